@@ -1,0 +1,19 @@
+#![doc = include_str!("../README.md")]
+
+pub mod candidate;
+pub mod constituency;
+pub mod contact;
+pub mod election;
+mod error;
+pub mod force;
+pub mod resolve;
+pub mod slug;
+pub mod stats;
+
+pub use candidate::{Candidate, Email, PersonId, Phone};
+pub use constituency::{Constituency, ConstituencyCode, Nation, Region};
+pub use contact::{ContactRole, ForceContact};
+pub use election::{Election, ElectionId};
+pub use error::FieldError;
+pub use force::{ConstituencyForce, ForceCode, PoliceForce, PopShare};
+pub use stats::Stats;
