@@ -49,23 +49,71 @@ impl ForceContact {
     }
 }
 
-/// Checks a roster: each force named has exactly one lead.
+/// Checks a roster: each force named has exactly one lead, since escalation starts there.
+/// Returns the index of the row to blame and why.
 pub fn check_roster(contacts: &[ForceContact]) -> Result<(), (usize, FieldError)> {
     use std::collections::BTreeMap;
-    let mut leads: BTreeMap<&ForceCode, Vec<usize>> = BTreeMap::new();
+    let mut rows: BTreeMap<&ForceCode, (Vec<usize>, usize)> = BTreeMap::new();
     for (i, c) in contacts.iter().enumerate() {
-        let entry = leads.entry(&c.force).or_default();
+        let entry = rows.entry(&c.force).or_default();
+        entry.1 = i;
         if c.role == ContactRole::Lead {
-            entry.push(i);
+            entry.0.push(i);
         }
     }
-    for (force, lead_rows) in leads {
-        if lead_rows.len() > 1 {
-            return Err((
-                lead_rows[1],
-                FieldError::new(format!("force {force} has more than one lead contact")),
-            ));
+    for (force, (leads, last)) in rows {
+        match leads.as_slice() {
+            [_] => {}
+            [] => {
+                return Err((
+                    last,
+                    FieldError::new(format!("force {force} has no lead contact")),
+                ));
+            }
+            [_, second, ..] => {
+                return Err((
+                    *second,
+                    FieldError::new(format!("force {force} has more than one lead contact")),
+                ));
+            }
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contact(force: &str, role: ContactRole, email: &str) -> ForceContact {
+        ForceContact {
+            force: ForceCode::parse(force).unwrap(),
+            role,
+            name: "A Person".into(),
+            email: Email::parse(email).unwrap(),
+            phone: None,
+        }
+    }
+
+    #[test]
+    fn one_lead_per_force() {
+        let ok = [
+            contact("E23000001", ContactRole::Lead, "a@x.example"),
+            contact("E23000001", ContactRole::Deputy, "b@x.example"),
+        ];
+        assert!(check_roster(&ok).is_ok());
+        let two = [
+            contact("E23000001", ContactRole::Lead, "a@x.example"),
+            contact("E23000001", ContactRole::Lead, "b@x.example"),
+        ];
+        assert_eq!(check_roster(&two).unwrap_err().0, 1);
+        let none = [contact("E23000001", ContactRole::Deputy, "b@x.example")];
+        assert!(
+            check_roster(&none)
+                .unwrap_err()
+                .1
+                .message
+                .contains("no lead")
+        );
+    }
 }

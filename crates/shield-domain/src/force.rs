@@ -141,7 +141,9 @@ pub fn parse_bool(value: &str) -> Result<bool, FieldError> {
 }
 
 /// Checks a whole lookup: every constituency has exactly one primary force, which has the
-/// largest share, and the shares add up to about 1. Returns the index of the first offending
+/// largest share, and the shares add up to no more than 1. (They may add up to less: the
+/// published overlaps miss a few small pieces, such as Newcastle in Hexham, 0.89 in all.)
+/// Returns the index of the first offending
 /// link and why, so an importer can name its line.
 pub fn check_links(links: &[ConstituencyForce]) -> Result<(), (usize, FieldError)> {
     use std::collections::BTreeMap;
@@ -182,11 +184,11 @@ pub fn check_links(links: &[ConstituencyForce]) -> Result<(), (usize, FieldError
             ));
         }
         let total: f64 = indexes.iter().map(|&i| links[i].pop_share.get()).sum();
-        if (total - 1.0).abs() > 0.01 {
+        if total > 1.0 + 1e-6 {
             return Err((
                 last,
                 FieldError::new(format!(
-                    "constituency {code}: population shares add up to {total:.4}, not 1"
+                    "constituency {code}: population shares add up to {total:.4}, more than 1"
                 )),
             ));
         }
@@ -240,8 +242,14 @@ mod tests {
             link("E14001063", "E23000001", 0.6, false),
         ];
         assert_eq!(check_links(&wrong_primary).unwrap_err().0, 1);
-        let short = [link("E14001063", "E23000030", 0.5, true)];
-        assert!(check_links(&short).is_err());
+        let over = [
+            link("E14001063", "E23000030", 0.7, true),
+            link("E14001063", "E23000001", 0.4, false),
+        ];
+        assert!(check_links(&over).is_err());
+        // Hexham's published shares add up to 0.89; that is allowed.
+        let short = [link("E14001285", "E23000007", 0.8903, true)];
+        assert!(check_links(&short).is_ok());
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::error::FieldError;
 use crate::slug::slugify;
 
 /// How a row's constituency was found, so an import can say how many rows needed repair.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ResolvedBy {
     Gss,
     BallotPaperId,

@@ -1,0 +1,29 @@
+//! Server-rendered pages. Every page is an askama template (`templates/`), so every value is
+//! HTML-escaped on the way out; no HTML is ever assembled from strings in Rust.
+
+pub(crate) mod constituencies;
+pub(crate) mod errors;
+pub(crate) mod forces;
+mod layout;
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+use crate::AppError;
+
+/// Renders a page with a status. A template that fails to render is a bug: a 500.
+pub(crate) fn page(status: StatusCode, template: &impl Template) -> Result<Response, AppError> {
+    let body = template.render()?;
+    Ok((status, Html(body)).into_response())
+}
+
+/// Any path no route matches.
+pub(crate) async fn not_found() -> AppError {
+    AppError::NotFound
+}
+
+/// A known path with a method it does not accept (axum adds the `Allow` header).
+pub(crate) async fn method_not_allowed() -> Response {
+    errors::method_not_allowed()
+}

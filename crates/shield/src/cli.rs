@@ -1,0 +1,176 @@
+//! The command line: `shield migrate | import | stats | serve | demo | bench`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use shield_store::ImportMode;
+
+use crate::config::{Config, Overrides};
+use crate::import::{ImportKind, import_file};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "shield",
+    version,
+    about = "Candidate Shield: protective security for election candidates"
+)]
+pub struct Cli {
+    /// Database URL (sqlite:///path/file.db or postgres://…); overrides SHIELD_DATABASE_URL.
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// A TOML configuration file; overrides SHIELD_CONFIG.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create or update the database schema.
+    Migrate,
+    /// Import reference data from a CSV file: one transaction, all rows or none.
+    Import {
+        #[arg(value_enum)]
+        kind: ImportKind,
+        file: PathBuf,
+        /// Check the file and report what would change, writing nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the outcome as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Counts of what the database holds.
+    Stats {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the web server.
+    Serve {
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
+    /// Fill a database with a small fictional election and serve it.
+    Demo {
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
+    /// Benchmarks (not tests): measure and print figures.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Time a full import of the reference data on a fresh database of each backend.
+    Import {
+        /// The folder holding the 2024 reference files.
+        #[arg(long, default_value = "../shared/data")]
+        data: PathBuf,
+        /// A PostgreSQL server to benchmark too (a fresh database is created and dropped).
+        #[arg(long, env = "SHIELD_BENCH_POSTGRES_URL", value_name = "URL")]
+        postgres_url: Option<String>,
+        /// How many times to run each import; the median is reported.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let listen = match &cli.command {
+        Command::Serve { listen } | Command::Demo { listen } => listen.clone(),
+        _ => None,
+    };
+    let config = Config::load(Overrides {
+        config_file: cli.config.clone(),
+        database_url: cli.database_url.clone(),
+        listen,
+    })?;
+    crate::telemetry::init(config.log_format);
+    match cli.command {
+        Command::Migrate => {
+            let store = open(&config).await?;
+            println!("database is up to date ({})", store.backend().name());
+        }
+        Command::Import {
+            kind,
+            file,
+            dry_run,
+            json,
+        } => {
+            let store = open(&config).await?;
+            let mode = if dry_run {
+                ImportMode::DryRun
+            } else {
+                ImportMode::Commit
+            };
+            let report = import_file(store.as_ref(), kind, &file, mode).await?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                println!("{report}");
+            }
+        }
+        Command::Stats { json } => {
+            let store = open(&config).await?;
+            let stats = store.stats().await.context("cannot read the counts")?;
+            if json {
+                println!("{}", serde_json::to_string(&stats)?);
+            } else {
+                println!("constituencies              {}", stats.constituencies);
+                println!("police forces               {}", stats.forces);
+                println!("constituency–force links    {}", stats.constituency_forces);
+                println!(
+                    "cross-force constituencies  {}",
+                    stats.cross_force_constituencies
+                );
+                println!("candidates                  {}", stats.candidates);
+                println!(
+                    "candidates without a force  {}",
+                    stats.candidates_without_force
+                );
+            }
+        }
+        Command::Serve { .. } => {
+            let store = open(&config).await?;
+            crate::serve::serve(store, config.listen, None).await?;
+        }
+        Command::Demo { .. } => crate::demo::run(&config).await?,
+        Command::Bench(BenchCommand::Import {
+            data,
+            postgres_url,
+            runs,
+            json,
+        }) => {
+            crate::bench::import(&data, postgres_url.as_deref(), runs, json).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Opens the configured database and brings its schema up to date.
+pub async fn open(config: &Config) -> anyhow::Result<std::sync::Arc<dyn shield_store::Store>> {
+    let url = config.database_url_or_default()?;
+    let store = shield_store::connect(&url)
+        .await
+        .context("cannot open the database")?;
+    store
+        .migrate()
+        .await
+        .context("cannot migrate the database")?;
+    Ok(store)
+}
+
+/// The address a person should open for a listening socket.
+pub fn browse_url(addr: SocketAddr) -> String {
+    if addr.ip().is_unspecified() {
+        format!("http://127.0.0.1:{}/", addr.port())
+    } else {
+        format!("http://{addr}/")
+    }
+}

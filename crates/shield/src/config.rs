@@ -1,0 +1,225 @@
+//! Typed configuration, loaded once at start-up and passed down: defaults, then an optional
+//! TOML file, then `SHIELD_*` environment variables, then command-line flags. Bad values stop
+//! the program at once with a message naming the setting.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// How logs are written: JSON lines for machines, or compact text for a person at a terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+#[derive(Debug)]
+pub struct Config {
+    /// May hold a password, so it is secret; never logged.
+    pub database_url: Option<SecretString>,
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub log_format: LogFormat,
+}
+
+/// The TOML file's shape. Unknown keys are an error, so a typo cannot silently do nothing.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    database_url: Option<SecretString>,
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    log_format: Option<LogFormat>,
+}
+
+/// Values given on the command line, which win over everything else.
+#[derive(Debug, Default)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub listen: Option<String>,
+}
+
+impl Config {
+    pub fn load(overrides: Overrides) -> anyhow::Result<Self> {
+        Self::load_from(overrides, |key| std::env::var(key).ok())
+    }
+
+    /// Loads with an explicit environment, so tests can vary it without touching the process.
+    pub fn load_from(
+        overrides: Overrides,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Self> {
+        let file_path = overrides
+            .config_file
+            .clone()
+            .or_else(|| env("SHIELD_CONFIG").map(PathBuf::from));
+        let file = match &file_path {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let database_url = overrides
+            .database_url
+            .or_else(|| env("SHIELD_DATABASE_URL"))
+            .filter(|s| !s.trim().is_empty())
+            .map(SecretString::from)
+            .or(file.database_url);
+        if let Some(url) = &database_url {
+            check_database_url(url.expose_secret())?;
+        }
+        let listen_text = overrides
+            .listen
+            .or_else(|| env("SHIELD_LISTEN"))
+            .or(file.listen)
+            .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+        let listen = listen_text
+            .parse()
+            .with_context(|| format!("listen address {listen_text:?} is not an IP address and port such as 127.0.0.1:8080"))?;
+        let data_dir = env("SHIELD_DATA_DIR")
+            .map(PathBuf::from)
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("data"));
+        let log_format = match env("SHIELD_LOG_FORMAT") {
+            Some(v) => match v.as_str() {
+                "json" => LogFormat::Json,
+                "text" => LogFormat::Text,
+                other => bail!("SHIELD_LOG_FORMAT {other:?} must be json or text"),
+            },
+            None => file.log_format.unwrap_or(LogFormat::Text),
+        };
+        Ok(Self {
+            database_url,
+            listen,
+            data_dir,
+            log_format,
+        })
+    }
+
+    /// The database URL, or the default SQLite file in the data directory.
+    pub fn database_url_or_default(&self) -> anyhow::Result<SecretString> {
+        if let Some(url) = &self.database_url {
+            return Ok(url.clone());
+        }
+        std::fs::create_dir_all(&self.data_dir).with_context(|| {
+            format!(
+                "cannot create the data directory {}",
+                self.data_dir.display()
+            )
+        })?;
+        Ok(SecretString::from(sqlite_url(
+            &self.data_dir.join("shield.db"),
+        )))
+    }
+}
+
+pub fn sqlite_url(path: &Path) -> String {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    format!("sqlite://{}", absolute.display())
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("config file {} is not valid", path.display()))
+}
+
+fn check_database_url(url: &str) -> anyhow::Result<()> {
+    if url.starts_with("sqlite:")
+        || url.starts_with("postgres://")
+        || url.starts_with("postgresql://")
+    {
+        Ok(())
+    } else {
+        // Say which scheme was wrong without echoing a URL that may hold a password.
+        let scheme = url.split(':').next().unwrap_or_default();
+        bail!(
+            "database URL scheme {scheme:?} is not supported: use sqlite:///path/file.db or postgres://…"
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(key, _)| *key == k)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let c = Config::load_from(Overrides::default(), env(&[])).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert!(c.database_url.is_none());
+        assert_eq!(c.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn flags_beat_environment() {
+        let c = Config::load_from(
+            Overrides {
+                database_url: Some("sqlite:///tmp/a.db".into()),
+                ..Default::default()
+            },
+            env(&[("SHIELD_DATABASE_URL", "postgres://x/y")]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.database_url.unwrap().expose_secret(),
+            "sqlite:///tmp/a.db"
+        );
+    }
+
+    #[test]
+    fn bad_values_fail_fast() {
+        assert!(
+            Config::load_from(Overrides::default(), env(&[("SHIELD_LISTEN", "localhost")]))
+                .is_err()
+        );
+        let err = Config::load_from(
+            Overrides::default(),
+            env(&[("SHIELD_DATABASE_URL", "mysql://u:hunter2@h/d")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("mysql") && !err.contains("hunter2"), "{err}");
+        assert!(
+            Config::load_from(Overrides::default(), env(&[("SHIELD_LOG_FORMAT", "xml")])).is_err()
+        );
+    }
+
+    #[test]
+    fn unknown_file_keys_are_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shield.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:9000\"\nlissten = \"oops\"\n").unwrap();
+        let err = Config::load_from(
+            Overrides {
+                config_file: Some(path.clone()),
+                ..Default::default()
+            },
+            env(&[]),
+        )
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("lissten"));
+        std::fs::write(&path, "listen = \"127.0.0.1:9000\"\n").unwrap();
+        let c = Config::load_from(
+            Overrides {
+                config_file: Some(path),
+                ..Default::default()
+            },
+            env(&[]),
+        )
+        .unwrap();
+        assert_eq!(c.listen.port(), 9000);
+    }
+}

@@ -1,0 +1,10 @@
+//! The `shield` command's library half, so integration tests can drive the same code the
+//! binary runs.
+
+pub mod bench;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod import;
+pub mod serve;
+pub mod telemetry;
