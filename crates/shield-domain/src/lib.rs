@@ -1,16 +1,22 @@
 #![doc = include_str!("../README.md")]
 
+pub mod account;
+pub mod audit;
 pub mod candidate;
+pub mod clock;
 pub mod constituency;
 pub mod contact;
 pub mod election;
 mod error;
 pub mod force;
+pub mod policy;
 pub mod resolve;
 pub mod slug;
 pub mod stats;
 
+pub use account::{CandidateId, Role, UserId};
 pub use candidate::{Candidate, Email, PersonId, Phone};
+pub use clock::{Clock, EpochMs, ManualClock};
 pub use constituency::{Constituency, ConstituencyCode, Nation, Region};
 pub use contact::{ContactRole, ForceContact};
 pub use election::{Election, ElectionId};

@@ -66,17 +66,16 @@ impl ConstituencyResolver {
     ) -> Result<(ConstituencyCode, ResolvedBy), ResolveError> {
         let gss = gss.trim();
         let label_slug = slugify(post_label);
-        if let Some(slug) = self.by_code.get(gss) {
-            if label_slug.is_empty() || *slug == label_slug {
-                if let Ok(code) = ConstituencyCode::parse(gss) {
-                    return Ok((code, ResolvedBy::Gss));
-                }
-            }
+        if let Some(slug) = self.by_code.get(gss)
+            && (label_slug.is_empty() || *slug == label_slug)
+            && let Ok(code) = ConstituencyCode::parse(gss)
+        {
+            return Ok((code, ResolvedBy::Gss));
         }
-        if let Some(slug) = ballot_slug(ballot_paper_id) {
-            if let Some(Some(code)) = self.by_slug.get(&slug) {
-                return Ok((code.clone(), ResolvedBy::BallotPaperId));
-            }
+        if let Some(slug) = ballot_slug(ballot_paper_id)
+            && let Some(Some(code)) = self.by_slug.get(&slug)
+        {
+            return Ok((code.clone(), ResolvedBy::BallotPaperId));
         }
         if let Some(Some(code)) = self.by_slug.get(&label_slug) {
             return Ok((code.clone(), ResolvedBy::PostLabel));

@@ -9,6 +9,8 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    Conflict(String),
     #[error("stored data is not valid: {0}")]
     Corrupt(String),
 }

@@ -1,8 +1,11 @@
 #![doc = include_str!("../README.md")]
 
+pub mod accounts;
+mod audit;
 mod diff;
 mod error;
 pub mod model;
+mod outbox;
 mod postgres;
 mod records;
 mod shared;
@@ -17,10 +20,15 @@ use shield_domain::{
     ForceContact, PoliceForce, Stats,
 };
 
+pub use audit::{AuditStore, AuditVerification};
 pub use error::StoreError;
 pub use model::{
     CandidateListing, ConstituencyDetail, ConstituencySummary, ForceLink, ForceSummary, ImportMode,
     ImportOutcome,
+};
+pub use outbox::{
+    ClaimedMessage, NewOutboxMessage, OutboxChannel, OutboxCounts, OutboxDelivery, OutboxParams,
+    OutboxStatus, OutboxStore,
 };
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -44,9 +52,13 @@ impl Backend {
 /// Everything the service keeps, behind one interface with two implementations. The same
 /// contract suite (`tests/contract.rs`) runs against both; a difference in behaviour is a bug.
 ///
-/// Each `import_*` call is one transaction: it writes every row of one file or none of them.
+/// Each `import_*` call is one transaction: it writes every row of one file or none of them,
+/// and a committed import that changed something writes one `import_committed` audit event in
+/// that same transaction. The audit trail ([`AuditStore`]) is part of every store.
 #[async_trait]
-pub trait Store: Send + Sync + std::fmt::Debug {
+pub trait Store:
+    AuditStore + accounts::AccountStore + OutboxStore + Send + Sync + std::fmt::Debug
+{
     fn backend(&self) -> Backend;
 
     /// Applies this backend's migrations; safe to run on every start.

@@ -30,6 +30,21 @@ impl PgStore {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+
+    /// Starts a write transaction (READ COMMITTED; writers that must be serialised, such as
+    /// audit appends, take a row lock inside it).
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
+        Ok(self.pool.begin().await?)
+    }
 }
 
 crate::shared::store_impl!(PgStore, sqlx::Postgres, Backend::Postgres, MIGRATOR);
+crate::audit::audit_impl!(
+    PgStore,
+    sqlx::Postgres,
+    "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+);
+crate::accounts::accounts_impl!(PgStore, sqlx::Postgres);
+crate::outbox::outbox_impl!(PgStore, sqlx::Postgres, crate::outbox::POSTGRES_CLAIM);

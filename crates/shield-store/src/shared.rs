@@ -33,7 +33,7 @@ macro_rules! store_impl {
             ) -> Result<crate::ImportOutcome, crate::StoreError> {
                 use crate::records::ConstituencyRecord;
                 let records: Vec<ConstituencyRecord> = rows.iter().map(Into::into).collect();
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let existing: std::collections::HashMap<String, ConstituencyRecord> =
                     sqlx::query_as::<_, ConstituencyRecord>(
                         "SELECT code, name, name_cy, nation, region_code, region_name FROM constituencies",
@@ -77,6 +77,7 @@ macro_rules! store_impl {
                     unchanged: d.unchanged,
                     removed: 0,
                 };
+                Self::audit_import(&mut *tx, mode, "constituencies", &outcome).await?;
                 crate::shared::finish(tx, mode).await?;
                 Ok(outcome)
             }
@@ -88,7 +89,7 @@ macro_rules! store_impl {
             ) -> Result<crate::ImportOutcome, crate::StoreError> {
                 use crate::records::ForceRecord;
                 let records: Vec<ForceRecord> = rows.iter().map(Into::into).collect();
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let existing: std::collections::HashMap<String, ForceRecord> =
                     sqlx::query_as::<_, ForceRecord>(
                         "SELECT code, area_name, force_name, police_uk_id, nation FROM forces",
@@ -130,6 +131,7 @@ macro_rules! store_impl {
                     unchanged: d.unchanged,
                     removed: 0,
                 };
+                Self::audit_import(&mut *tx, mode, "forces", &outcome).await?;
                 crate::shared::finish(tx, mode).await?;
                 Ok(outcome)
             }
@@ -141,7 +143,7 @@ macro_rules! store_impl {
             ) -> Result<crate::ImportOutcome, crate::StoreError> {
                 use crate::records::LinkRecord;
                 let records: Vec<LinkRecord> = rows.iter().map(Into::into).collect();
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let stored: Vec<LinkRecord> = sqlx::query_as::<_, LinkRecord>(
                     "SELECT constituency_code, force_code, pop_share, is_primary FROM constituency_forces",
                 )
@@ -166,6 +168,7 @@ macro_rules! store_impl {
                     });
                     qb.build().execute(&mut *tx).await?;
                 }
+                Self::audit_import(&mut *tx, mode, "constituency_forces", &plan.outcome).await?;
                 crate::shared::finish(tx, mode).await?;
                 Ok(plan.outcome)
             }
@@ -177,7 +180,7 @@ macro_rules! store_impl {
                 mode: crate::ImportMode,
             ) -> Result<crate::ImportOutcome, crate::StoreError> {
                 use crate::records::{CandidateRecord, ElectionRecord};
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
 
                 let elections: Vec<ElectionRecord> = elections.iter().map(Into::into).collect();
                 let existing: std::collections::HashMap<String, ElectionRecord> =
@@ -248,6 +251,7 @@ macro_rules! store_impl {
                     unchanged: d.unchanged,
                     removed: 0,
                 };
+                Self::audit_import(&mut *tx, mode, "candidates", &outcome).await?;
                 crate::shared::finish(tx, mode).await?;
                 Ok(outcome)
             }
@@ -259,7 +263,7 @@ macro_rules! store_impl {
             ) -> Result<crate::ImportOutcome, crate::StoreError> {
                 use crate::records::ContactRecord;
                 let records: Vec<ContactRecord> = rows.iter().map(Into::into).collect();
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let stored: Vec<ContactRecord> = sqlx::query_as::<_, ContactRecord>(
                     "SELECT force_code, role, name, email, phone, active FROM force_contacts",
                 )
@@ -299,6 +303,7 @@ macro_rules! store_impl {
                     .execute(&mut *tx)
                     .await?;
                 }
+                Self::audit_import(&mut *tx, mode, "contacts", &plan.outcome).await?;
                 crate::shared::finish(tx, mode).await?;
                 Ok(plan.outcome)
             }

@@ -41,6 +41,18 @@ impl SqliteStore {
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
+
+    /// Starts a write transaction. `BEGIN IMMEDIATE` takes the write lock at once, so two
+    /// writers queue on the busy timeout instead of one failing with SQLITE_BUSY when it
+    /// upgrades a read snapshot another writer has since moved past.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
 }
 
 crate::shared::store_impl!(SqliteStore, sqlx::Sqlite, Backend::Sqlite, MIGRATOR);
+crate::audit::audit_impl!(SqliteStore, sqlx::Sqlite, "BEGIN");
+crate::accounts::accounts_impl!(SqliteStore, sqlx::Sqlite);
+crate::outbox::outbox_impl!(SqliteStore, sqlx::Sqlite, crate::outbox::SQLITE_CLAIM);

@@ -1,5 +1,11 @@
 #![doc = include_str!("../README.md")]
 
+mod browser;
+mod smtp;
+
+pub use browser::{Browser, PHONE};
+pub use smtp::{ReceivedEmail, SinkTimeout, SmtpSink};
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,4 +1,4 @@
-//! The command line: `shield migrate | import | stats | serve | demo | bench`.
+//! The command line: `shield migrate | import | stats | serve | demo | audit | bench`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -58,6 +58,9 @@ pub enum Command {
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
     },
+    /// Check the tamper-evident audit chain, or export a checkpoint of it.
+    #[command(subcommand)]
+    Audit(crate::audit_cmd::AuditCommand),
     /// Benchmarks (not tests): measure and print figures.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -141,6 +144,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::serve::serve(store, config.listen, None).await?;
         }
         Command::Demo { .. } => crate::demo::run(&config).await?,
+        Command::Audit(command) => crate::audit_cmd::run(&config, command).await?,
         Command::Bench(BenchCommand::Import {
             data,
             postgres_url,

@@ -1,6 +1,7 @@
 //! The `shield` command's library half, so integration tests can drive the same code the
 //! binary runs.
 
+pub mod audit_cmd;
 pub mod bench;
 pub mod cli;
 pub mod config;

@@ -59,11 +59,7 @@ impl Search {
 
 fn parse_search(params: &SearchParams) -> (Search, Vec<FieldProblem>) {
     let mut problems = Vec::new();
-    let needle = params
-        .q
-        .as_deref()
-        .map(str::trim)
-        .filter(|q| !q.is_empty());
+    let needle = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
     let needle = match needle {
         Some(q) if q.chars().count() > MAX_SEARCH_CHARS => {
             problems.push(FieldProblem::new(
@@ -194,7 +190,10 @@ pub(crate) async fn index(
     let params = match params {
         Ok(Query(params)) => params,
         Err(_) => {
-            problems.push(FieldProblem::new("q", "The search could not be read: try again"));
+            problems.push(FieldProblem::new(
+                "q",
+                "The search could not be read: try again",
+            ));
             SearchParams::default()
         }
     };

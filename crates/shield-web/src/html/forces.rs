@@ -46,9 +46,7 @@ pub(crate) async fn index(
     let mut summary = count(forces.len(), "police force", "police forces");
     if !forces.is_empty() && without_contact > 0 {
         let verb = if without_contact == 1 { "has" } else { "have" };
-        summary.push_str(&format!(
-            "; {without_contact} {verb} no named contact yet"
-        ));
+        summary.push_str(&format!("; {without_contact} {verb} no named contact yet"));
     }
     let page = ForcesPage {
         section: "forces",

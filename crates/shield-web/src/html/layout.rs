@@ -82,7 +82,9 @@ impl ElectionChoice {
                 None => {
                     return Err(FieldProblem::new(
                         "election",
-                        format!("Election {id} is not one this service covers: choose one from the list"),
+                        format!(
+                            "Election {id} is not one this service covers: choose one from the list"
+                        ),
                     ));
                 }
             },

@@ -69,7 +69,7 @@ pub async fn seed(store: &dyn Store) {
                 constituency("E14001588", "Windsor", None),
                 constituency("E14001064", EVIL_NAME, None),
                 constituency("S14000060", "Aberdeen North", None),
-                constituency("W07000084", "Caerfyrddin", Some("Caerfyrddin East")),
+                constituency("W07000084", "Carmarthen", Some("Caerfyrddin")),
             ],
             ImportMode::Commit,
         )
@@ -168,6 +168,14 @@ impl Page {
             .find(|row| row.contains(needle))
             .map(|row| text(&format!("<tr{row}")))
             .unwrap_or_else(|| panic!("no row contains {needle:?}"))
+    }
+
+    /// The text of the table body: the listed rows and nothing of the form or hints.
+    pub fn listed(&self) -> String {
+        match self.body.split_once("<tbody>") {
+            Some((_, rest)) => text(rest.split("</tbody>").next().unwrap_or_default()),
+            None => String::new(),
+        }
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {

@@ -1,0 +1,200 @@
+use super::*;
+
+const NOW: i64 = 1_000_000_000;
+
+fn force(code: &str) -> ForceCode {
+    ForceCode::parse(code).unwrap()
+}
+
+fn actor(role: Role) -> Actor {
+    Actor {
+        user_id: UserId(1),
+        role,
+        candidate: None,
+        delegations: BTreeMap::new(),
+        forces: BTreeSet::new(),
+        authenticated_at_ms: NOW,
+    }
+}
+
+fn candidate(id: i64) -> Actor {
+    Actor {
+        candidate: Some(CandidateId(id)),
+        ..actor(Role::Candidate)
+    }
+}
+
+fn contact(code: &str) -> Actor {
+    Actor {
+        forces: [force(code)].into(),
+        ..actor(Role::ForceContact)
+    }
+}
+
+fn delegate(of: i64, grants: &[Grant]) -> Actor {
+    Actor {
+        delegations: [(CandidateId(of), grants.iter().copied().collect())].into(),
+        ..actor(Role::Delegate)
+    }
+}
+
+#[test]
+fn candidates_see_only_their_own_record() {
+    let forces = [force("E23000030")];
+    let own = Resource::Candidate {
+        id: CandidateId(7),
+        forces: &forces,
+    };
+    let other = Resource::Candidate {
+        id: CandidateId(8),
+        forces: &forces,
+    };
+    assert!(can(&candidate(7), Action::ViewCandidate, &own, NOW).is_allowed());
+    assert!(!can(&candidate(7), Action::ViewCandidate, &other, NOW).is_allowed());
+    assert!(can(&candidate(7), Action::ViewSensitiveDetails, &own, NOW).is_allowed());
+    assert!(
+        !can(
+            &candidate(7),
+            Action::ViewReferenceData,
+            &Resource::Service,
+            NOW
+        )
+        .is_allowed()
+    );
+}
+
+#[test]
+fn police_are_scoped_to_their_forces_including_the_minority_force() {
+    let cross = [force("E23000029"), force("E23000030")];
+    let res = Resource::Candidate {
+        id: CandidateId(7),
+        forces: &cross,
+    };
+    assert!(can(&contact("E23000029"), Action::ViewCandidate, &res, NOW).is_allowed());
+    assert!(can(&contact("E23000030"), Action::ViewCandidate, &res, NOW).is_allowed());
+    assert_eq!(
+        can(&contact("E23000001"), Action::ViewCandidate, &res, NOW),
+        Decision::Deny("candidate of another force")
+    );
+    let met = force("E23000001");
+    assert!(
+        can(
+            &contact("E23000001"),
+            Action::ViewForceEnrolment,
+            &Resource::Force(&met),
+            NOW
+        )
+        .is_allowed()
+    );
+    let tv = force("E23000029");
+    assert!(
+        !can(
+            &contact("E23000001"),
+            Action::ViewForceEnrolment,
+            &Resource::Force(&tv),
+            NOW
+        )
+        .is_allowed()
+    );
+}
+
+#[test]
+fn delegates_act_within_their_grants_and_never_see_addresses() {
+    let forces = [force("E23000030")];
+    let res = Resource::Candidate {
+        id: CandidateId(7),
+        forces: &forces,
+    };
+    let viewer = delegate(7, &[Grant::View]);
+    assert!(can(&viewer, Action::ViewCandidate, &res, NOW).is_allowed());
+    assert!(!can(&viewer, Action::EditCandidate, &res, NOW).is_allowed());
+    assert!(
+        !can(
+            &delegate(7, &[Grant::View, Grant::Edit, Grant::Report]),
+            Action::ViewSensitiveDetails,
+            &res,
+            NOW
+        )
+        .is_allowed()
+    );
+    assert!(
+        !can(
+            &delegate(8, &[Grant::View]),
+            Action::ViewCandidate,
+            &res,
+            NOW
+        )
+        .is_allowed()
+    );
+    assert!(!can(&viewer, Action::ManageDelegates, &res, NOW).is_allowed());
+}
+
+#[test]
+fn admins_run_the_service_but_see_no_case_content() {
+    let forces = [force("E23000030")];
+    let res = Resource::Candidate {
+        id: CandidateId(7),
+        forces: &forces,
+    };
+    let admin = actor(Role::Admin);
+    assert!(can(&admin, Action::ImportReferenceData, &Resource::Service, NOW).is_allowed());
+    assert!(can(&admin, Action::ManageUsers, &Resource::Service, NOW).is_allowed());
+    for action in [
+        Action::ViewCandidate,
+        Action::ViewSensitiveDetails,
+        Action::ViewCandidateAuditTrail,
+    ] {
+        assert!(!can(&admin, action, &res, NOW).is_allowed(), "{action:?}");
+    }
+    assert!(
+        !can(
+            &actor(Role::Coordinator),
+            Action::ImportReferenceData,
+            &Resource::Service,
+            NOW
+        )
+        .is_allowed()
+    );
+}
+
+#[test]
+fn sensitive_actions_need_a_recent_sign_in() {
+    let forces = [force("E23000030")];
+    let res = Resource::Candidate {
+        id: CandidateId(7),
+        forces: &forces,
+    };
+    let mut stale = candidate(7);
+    stale.authenticated_at_ms = NOW - STEP_UP_WINDOW_MS - 1;
+    assert_eq!(
+        can(&stale, Action::ViewSensitiveDetails, &res, NOW),
+        Decision::StepUp
+    );
+    assert_eq!(
+        can(
+            &stale,
+            Action::ManageOwnCredentials,
+            &Resource::OwnAccount,
+            NOW
+        ),
+        Decision::StepUp
+    );
+    // Not sensitive: no step-up.
+    assert!(can(&stale, Action::ViewCandidate, &res, NOW).is_allowed());
+    // A denial stays a denial however recent the sign-in.
+    let mut other = candidate(8);
+    other.authenticated_at_ms = NOW - STEP_UP_WINDOW_MS - 1;
+    assert!(matches!(
+        can(&other, Action::ViewSensitiveDetails, &res, NOW),
+        Decision::Deny(_)
+    ));
+}
+
+#[test]
+fn passkeys_are_required_for_police_coordinators_and_admins() {
+    assert!(!Role::Candidate.requires_passkey());
+    assert!(!Role::Delegate.requires_passkey());
+    assert!(Role::ForceContact.requires_passkey());
+    assert!(Role::Coordinator.requires_passkey());
+    assert!(Role::Admin.requires_passkey());
+}

@@ -1,0 +1,40 @@
+-- The tamper-evident audit chain (see docs/ARCHITECTURE.md, "Audit chain"). Keep in step with
+-- ../postgres. Rows hold ids and fixed vocabulary only, never names or free text.
+CREATE TABLE audit_events (
+    seq           BIGINT PRIMARY KEY CHECK (seq > 0),
+    at_ms         BIGINT NOT NULL,
+    action        TEXT NOT NULL,
+    actor_user_id BIGINT,
+    actor_role    TEXT,
+    subject_type  TEXT,
+    subject_id    TEXT,
+    outcome       TEXT NOT NULL,
+    -- A JSON object of id-like strings.
+    details       TEXT NOT NULL,
+    prev_hash     BLOB NOT NULL CHECK (length(prev_hash) = 32),
+    hash          BLOB NOT NULL CHECK (length(hash) = 32)
+);
+
+-- "Who viewed this candidate's record", newest first.
+CREATE INDEX audit_events_subject ON audit_events (subject_type, subject_id, seq);
+
+-- The chain's end, one row. Appends update it in the same transaction as the row they insert,
+-- which serialises them, and verification compares it with the last row to catch truncation.
+CREATE TABLE audit_head (
+    id   INTEGER PRIMARY KEY CHECK (id = 1),
+    seq  BIGINT NOT NULL,
+    hash BLOB NOT NULL CHECK (length(hash) = 32)
+);
+INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, zeroblob(32));
+
+-- Append-only: the application never updates or deletes an audit row. Someone who can drop
+-- these triggers can still edit rows; verification is what catches that.
+CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+BEGIN
+    SELECT RAISE(ABORT, 'audit_events is append-only');
+END;
+
+CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+BEGIN
+    SELECT RAISE(ABORT, 'audit_events is append-only');
+END;
