@@ -11,6 +11,7 @@ mod error;
 pub mod force;
 pub mod policy;
 pub mod resolve;
+pub mod session;
 pub mod slug;
 pub mod stats;
 

@@ -4,7 +4,9 @@ pub mod email;
 pub mod templates;
 pub mod worker;
 
-pub use email::{EmailSender, OutgoingEmail, SendError, SmtpConfig, SmtpConfigError, SmtpSender, TlsMode};
+pub use email::{
+    EmailSender, OutgoingEmail, SendError, SmtpConfig, SmtpConfigError, SmtpSender, TlsMode,
+};
 pub use templates::{
     DefaultTemplates, NoSecrets, OpenError, RenderError, RenderedEmail, SecretContext,
     SecretOpener, Templates,

@@ -141,8 +141,7 @@ impl Templates for DefaultTemplates {
                 Ok(RenderedEmail {
                     subject: "Your Candidate Shield invitation".into(),
                     text_body: format!(
-                        "You have been invited to Candidate Shield. Open this link to enrol: \
-                         {}/enrol/{}",
+                        "You have been invited to Candidate Shield.\nOpen this link to enrol:\n{}/enrol/{}",
                         self.base_url,
                         token.expose_secret()
                     ),
@@ -157,7 +156,7 @@ impl Templates for DefaultTemplates {
                 Ok(RenderedEmail {
                     subject: format!("Candidate Shield: a P{priority} report needs you"),
                     text_body: format!(
-                        "A new P{priority} report needs you. Reference {reference}. Sign in: {}",
+                        "A new P{priority} report needs you. Reference {reference}.\nSign in: {}",
                         self.base_url
                     ),
                 })
@@ -194,9 +193,8 @@ mod tests {
             template,
             params,
         };
-        DefaultTemplates::new("https://shield.example/").render(
-            template, params, secret, opener, context,
-        )
+        DefaultTemplates::new("https://shield.example/")
+            .render(template, params, secret, opener, context)
     }
 
     #[test]
@@ -212,7 +210,7 @@ mod tests {
         assert_eq!(email.subject, "Candidate Shield: a P1 report needs you");
         assert_eq!(
             email.text_body,
-            "A new P1 report needs you. Reference R-2024-00042. Sign in: https://shield.example"
+            "A new P1 report needs you. Reference R-2024-00042.\nSign in: https://shield.example"
         );
         let bad = OutboxParams::new().with_int("priority", 9).unwrap();
         assert_eq!(
@@ -228,7 +226,7 @@ mod tests {
         let email = render(INVITATION, &params, Some(token), &Plain).unwrap();
         assert_eq!(
             email.text_body,
-            "You have been invited to Candidate Shield. Open this link to enrol: \
+            "You have been invited to Candidate Shield.\nOpen this link to enrol:\n\
              https://shield.example/enrol/abcdefghijklmnop_QRSTUV-0123"
         );
         assert!(!format!("{email:?}").contains("abcdefghijklmnop"));
@@ -242,7 +240,12 @@ mod tests {
         );
         // A token that would break out of the URL is refused, not rendered.
         assert_eq!(
-            render(INVITATION, &params, Some(b"abcdefghijklmnop\r\nBcc: x"), &Plain),
+            render(
+                INVITATION,
+                &params,
+                Some(b"abcdefghijklmnop\r\nBcc: x"),
+                &Plain
+            ),
             Err(RenderError::Secret)
         );
     }

@@ -114,6 +114,8 @@ pub struct SessionRecord {
     pub last_seen_ms: i64,
     pub authenticated_at_ms: Option<i64>,
     pub expires_at_ms: i64,
+    /// Step-to-step state of a flow in progress (enrolment), JSON; secrets in it are sealed.
+    pub state: Option<String>,
 }
 
 /// A named police contact as a candidate sees them.
@@ -211,6 +213,11 @@ pub trait AccountStore: Send + Sync {
     async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
     async fn session(&self, token_hash: &[u8]) -> Result<Option<SessionRecord>, StoreError>;
     async fn touch_session(&self, token_hash: &[u8], now_ms: i64) -> Result<(), StoreError>;
+    async fn set_session_state(
+        &self,
+        token_hash: &[u8],
+        state: Option<&str>,
+    ) -> Result<(), StoreError>;
 
     /// Replaces a session with a new one for a signed-in user (a fresh id at sign-in, so a
     /// token planted before sign-in is worthless), clears the failure count, and audits it.
@@ -254,6 +261,16 @@ pub trait AccountStore: Send + Sync {
     /// Every sealed profile blob, for re-encryption under a new key.
     async fn sealed_profiles(&self) -> Result<Vec<(CandidateId, SealedProfile)>, StoreError>;
 
+    /// Every sealed value in every encrypted column ([`SEALED_COLUMNS`]), for key rotation.
+    async fn sealed_blobs(&self) -> Result<Vec<SealedBlob>, StoreError>;
+
+    /// Swaps one sealed value for its re-encryption, only if it has not changed meanwhile.
+    async fn replace_sealed_blob(
+        &self,
+        old: &SealedBlob,
+        new_value: &[u8],
+    ) -> Result<bool, StoreError>;
+
     /// Enrolment status of the candidates of a force (or of all, for coordinators).
     async fn enrolment(&self, force: Option<&ForceCode>) -> Result<Vec<EnrolmentRow>, StoreError>;
 
@@ -265,6 +282,23 @@ pub trait AccountStore: Send + Sync {
 
     /// Force contacts from the roster with no active account yet.
     async fn contact_invitees(&self) -> Result<Vec<NewUser>, StoreError>;
+}
+
+/// Every encrypted column: table, column, and the id column whose value is bound into the
+/// ciphertext's associated data. Key rotation and the "no plaintext" schema test use this list.
+pub const SEALED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("candidate_profiles", "home_address", "candidate_id"),
+    ("candidate_profiles", "emergency_contact", "candidate_id"),
+    ("totp_credentials", "sealed_secret", "user_id"),
+];
+
+/// One sealed value and where it lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedBlob {
+    pub table: &'static str,
+    pub column: &'static str,
+    pub row_id: String,
+    pub value: Vec<u8>,
 }
 
 /// A candidate who can be invited.
@@ -358,6 +392,7 @@ pub(crate) struct SessionRow {
     pub last_seen_ms: i64,
     pub authenticated_at_ms: Option<i64>,
     pub expires_at_ms: i64,
+    pub state: Option<String>,
 }
 
 impl From<SessionRow> for SessionRecord {
@@ -371,6 +406,7 @@ impl From<SessionRow> for SessionRecord {
             last_seen_ms: r.last_seen_ms,
             authenticated_at_ms: r.authenticated_at_ms,
             expires_at_ms: r.expires_at_ms,
+            state: r.state,
         }
     }
 }
@@ -622,7 +658,7 @@ macro_rules! accounts_impl {
 
             async fn session(&self, token_hash: &[u8]) -> Result<Option<crate::accounts::SessionRecord>, crate::StoreError> {
                 let row: Option<crate::accounts::SessionRow> = sqlx::query_as(
-                    "SELECT token_hash, user_id, pending_user_id, csrf_token, created_at_ms, last_seen_ms, authenticated_at_ms, expires_at_ms
+                    "SELECT token_hash, user_id, pending_user_id, csrf_token, created_at_ms, last_seen_ms, authenticated_at_ms, expires_at_ms, state
                      FROM sessions WHERE token_hash = $1",
                 )
                 .bind(token_hash.to_vec())
@@ -635,6 +671,15 @@ macro_rules! accounts_impl {
                 sqlx::query("UPDATE sessions SET last_seen_ms = $2 WHERE token_hash = $1")
                     .bind(token_hash.to_vec())
                     .bind(now_ms)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn set_session_state(&self, token_hash: &[u8], state: Option<&str>) -> Result<(), crate::StoreError> {
+                sqlx::query("UPDATE sessions SET state = $2 WHERE token_hash = $1")
+                    .bind(token_hash.to_vec())
+                    .bind(state)
                     .execute(&self.pool)
                     .await?;
                 Ok(())
@@ -818,6 +863,45 @@ macro_rules! accounts_impl {
                     .collect())
             }
 
+            async fn sealed_blobs(&self) -> Result<Vec<crate::accounts::SealedBlob>, crate::StoreError> {
+                let mut out = Vec::new();
+                for (table, column, id) in crate::accounts::SEALED_COLUMNS {
+                    // Names come from the constant list above, never from input.
+                    let sql = format!("SELECT {id}, {column} FROM {table} WHERE {column} IS NOT NULL ORDER BY {id}");
+                    let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(&sql).fetch_all(&self.pool).await?;
+                    out.extend(rows.into_iter().map(|(row, value)| crate::accounts::SealedBlob {
+                        table,
+                        column,
+                        row_id: row.to_string(),
+                        value,
+                    }));
+                }
+                Ok(out)
+            }
+
+            async fn replace_sealed_blob(
+                &self,
+                old: &crate::accounts::SealedBlob,
+                new_value: &[u8],
+            ) -> Result<bool, crate::StoreError> {
+                let Some((table, column, id)) = crate::accounts::SEALED_COLUMNS
+                    .iter()
+                    .find(|(t, c, _)| *t == old.table && *c == old.column)
+                else {
+                    return Err(crate::StoreError::Corrupt(format!("{}.{} is not a sealed column", old.table, old.column)));
+                };
+                let row: i64 = old.row_id.parse().map_err(|_| crate::StoreError::Corrupt("bad row id".into()))?;
+                let sql = format!("UPDATE {table} SET {column} = $1 WHERE {id} = $2 AND {column} = $3");
+                let done = sqlx::query(&sql)
+                    .bind(new_value.to_vec())
+                    .bind(row)
+                    .bind(old.value.clone())
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                Ok(done == 1)
+            }
+
             async fn enrolment(
                 &self,
                 force: Option<&shield_domain::ForceCode>,
@@ -877,8 +961,8 @@ macro_rules! accounts_impl {
                 s: &crate::accounts::SessionRecord,
             ) -> Result<(), crate::StoreError> {
                 sqlx::query(
-                    "INSERT INTO sessions (token_hash, user_id, pending_user_id, csrf_token, created_at_ms, last_seen_ms, authenticated_at_ms, expires_at_ms)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    "INSERT INTO sessions (token_hash, user_id, pending_user_id, csrf_token, created_at_ms, last_seen_ms, authenticated_at_ms, expires_at_ms, state)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 )
                 .bind(s.token_hash.clone())
                 .bind(s.user_id.map(|u| u.0))
@@ -888,6 +972,7 @@ macro_rules! accounts_impl {
                 .bind(s.last_seen_ms)
                 .bind(s.authenticated_at_ms)
                 .bind(s.expires_at_ms)
+                .bind(&s.state)
                 .execute(conn)
                 .await?;
                 Ok(())

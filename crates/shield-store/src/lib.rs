@@ -2,10 +2,12 @@
 
 pub mod accounts;
 mod audit;
+mod clock;
 mod diff;
 mod error;
 pub mod model;
 mod outbox;
+pub mod passkeys;
 mod postgres;
 mod records;
 mod shared;
@@ -21,6 +23,7 @@ use shield_domain::{
 };
 
 pub use audit::{AuditStore, AuditVerification};
+pub use clock::SystemClock;
 pub use error::StoreError;
 pub use model::{
     CandidateListing, ConstituencyDetail, ConstituencySummary, ForceLink, ForceSummary, ImportMode,
@@ -54,10 +57,17 @@ impl Backend {
 ///
 /// Each `import_*` call is one transaction: it writes every row of one file or none of them,
 /// and a committed import that changed something writes one `import_committed` audit event in
-/// that same transaction. The audit trail ([`AuditStore`]) is part of every store.
+/// that same transaction. The audit trail ([`AuditStore`]) is part of every store, and so is
+/// the transactional outbox ([`OutboxStore`], delivered by `shield-jobs`).
 #[async_trait]
 pub trait Store:
-    AuditStore + accounts::AccountStore + OutboxStore + Send + Sync + std::fmt::Debug
+    AuditStore
+    + accounts::AccountStore
+    + OutboxStore
+    + passkeys::PasskeyStore
+    + Send
+    + Sync
+    + std::fmt::Debug
 {
     fn backend(&self) -> Backend;
 

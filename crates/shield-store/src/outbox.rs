@@ -416,13 +416,15 @@ impl DeliveryRecord {
     }
 }
 
-/// Longest `error_class` kept; anything longer is cut (it is meant to be a word, not a reply).
+/// Longest `error_class` kept (it is meant to be a word, not a reply).
 pub(crate) const MAX_ERROR_CLASS: usize = 40;
 
+/// Keeps the leading word of `class` (letters, digits, `_`): whatever a caller appended, such
+/// as a server's reply that may echo an address, is not stored.
 pub(crate) fn error_class(class: &str) -> String {
     class
         .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
         .take(MAX_ERROR_CLASS)
         .collect()
 }
@@ -591,3 +593,39 @@ macro_rules! outbox_impl {
 }
 
 pub(crate) use outbox_impl;
+
+#[cfg(test)]
+mod tests {
+    use super::{NewOutboxMessage, OutboxParams, OutboxStore};
+    use crate::{SqliteStore, Store};
+
+    /// The in-transaction enqueue commits or rolls back with the caller's transaction.
+    #[tokio::test]
+    async fn enqueue_outbox_is_part_of_the_callers_transaction() {
+        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        store.migrate().await.unwrap();
+        let to = shield_domain::Email::parse("contact@police.example").unwrap();
+        let msg =
+            NewOutboxMessage::email(&to, "report_needs_attention", OutboxParams::new()).unwrap();
+
+        let mut tx = store.begin_write().await.unwrap();
+        SqliteStore::enqueue_outbox(&mut tx, &msg, 1).await.unwrap();
+        tx.rollback().await.unwrap();
+        assert_eq!(store.outbox_counts().await.unwrap().pending, 0);
+
+        let mut tx = store.begin_write().await.unwrap();
+        SqliteStore::enqueue_outbox(&mut tx, &msg, 1).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(store.outbox_counts().await.unwrap().pending, 1);
+    }
+
+    #[test]
+    fn error_class_keeps_the_leading_word_only() {
+        assert_eq!(super::error_class("smtp_4xx"), "smtp_4xx");
+        assert_eq!(super::error_class("smtp_5xx 550 <a@b.example>"), "smtp_5xx");
+        assert_eq!(
+            super::error_class(&"a".repeat(100)).len(),
+            super::MAX_ERROR_CLASS
+        );
+    }
+}

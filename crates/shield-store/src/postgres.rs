@@ -48,3 +48,4 @@ crate::audit::audit_impl!(
 );
 crate::accounts::accounts_impl!(PgStore, sqlx::Postgres);
 crate::outbox::outbox_impl!(PgStore, sqlx::Postgres, crate::outbox::POSTGRES_CLAIM);
+crate::passkeys::passkeys_impl!(PgStore, sqlx::Postgres);

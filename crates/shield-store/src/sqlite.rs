@@ -56,3 +56,4 @@ crate::shared::store_impl!(SqliteStore, sqlx::Sqlite, Backend::Sqlite, MIGRATOR)
 crate::audit::audit_impl!(SqliteStore, sqlx::Sqlite, "BEGIN");
 crate::accounts::accounts_impl!(SqliteStore, sqlx::Sqlite);
 crate::outbox::outbox_impl!(SqliteStore, sqlx::Sqlite, crate::outbox::SQLITE_CLAIM);
+crate::passkeys::passkeys_impl!(SqliteStore, sqlx::Sqlite);

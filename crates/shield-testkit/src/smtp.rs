@@ -44,6 +44,16 @@ impl ReceivedEmail {
             .map(|(_, body)| body)
             .unwrap_or("")
     }
+
+    /// The body as text: quoted-printable decoded when the message says it is, line endings as
+    /// `\n`.
+    pub fn text(&self) -> String {
+        let qp = self
+            .header("Content-Transfer-Encoding")
+            .is_some_and(|e| e.eq_ignore_ascii_case("quoted-printable"));
+        let body = self.body().replace("\r\n", "\n");
+        if qp { quoted_printable(&body) } else { body }
+    }
 }
 
 /// The sink did not receive as many messages as asked for in time.
@@ -306,6 +316,31 @@ fn headers(data: &str) -> Vec<(String, String)> {
     out
 }
 
+/// Decodes quoted-printable (soft line breaks and `=XX`), enough for test assertions.
+fn quoted_printable(text: &str) -> String {
+    let joined = text.replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'=', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn header(data: &str, name: &str) -> Option<String> {
     headers(data)
         .into_iter()
@@ -315,7 +350,7 @@ fn header(data: &str, name: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{header, path};
+    use super::{header, path, quoted_printable};
 
     #[test]
     fn reads_paths_and_folded_headers() {
@@ -324,5 +359,6 @@ mod tests {
         let data = "Subject: one\r\n two\r\nMessage-ID: <x@y>\r\n\r\nSubject: not a header";
         assert_eq!(header(data, "subject").as_deref(), Some("one two"));
         assert_eq!(header(data, "Message-Id").as_deref(), Some("<x@y>"));
+        assert_eq!(quoted_printable("a=3Db=\nc =C3=A9"), "a=bc \u{e9}");
     }
 }

@@ -21,6 +21,15 @@ pub enum AppError {
     /// The database cannot be reached, or the request took too long: 503, worth retrying.
     #[error("service unavailable")]
     Unavailable,
+    /// No signed-in session where one is needed: pages redirect to sign-in (303).
+    #[error("sign-in required")]
+    SignInRequired,
+    /// The access policy refused, or a cross-site request: 403.
+    #[error("forbidden")]
+    Forbidden,
+    /// Allowed, but only after the person proves who they are again.
+    #[error("sign in again")]
+    StepUpRequired,
     /// A bug or a failure the person cannot act on: 500. The cause is logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),

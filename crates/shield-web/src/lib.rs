@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod assets;
+pub mod auth;
 mod error;
 mod health;
 mod html;
@@ -9,8 +10,10 @@ mod middleware;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
-use shield_store::Store;
+use axum::routing::{get, post};
+use shield_crypto::KeyRing;
+use shield_domain::Clock;
+use shield_store::{Store, SystemClock};
 
 pub use error::AppError;
 
@@ -18,11 +21,21 @@ pub use error::AppError;
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// Every "now" in a request comes from here, so tests can move time.
+    pub clock: Arc<dyn Clock>,
+    /// Field-encryption keys (from a file or the environment, never the database).
+    pub keys: Arc<KeyRing>,
 }
 
 impl AppState {
+    /// A state with the real clock and a throwaway key ring: fine for pages that read no
+    /// sealed data, and for tests. The binary passes the configured keys.
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+        Self::with(store, Arc::new(SystemClock), Arc::new(KeyRing::generate()))
+    }
+
+    pub fn with(store: Arc<dyn Store>, clock: Arc<dyn Clock>, keys: Arc<KeyRing>) -> Self {
+        Self { store, clock, keys }
     }
 }
 
@@ -33,11 +46,65 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(html::constituencies::index))
         .route("/constituencies/{code}", get(html::constituencies::show))
         .route("/forces", get(html::forces::index))
+        .route(
+            "/sign-in",
+            get(html::sign_in::form).post(html::sign_in::submit),
+        )
+        .route(
+            "/sign-in/code",
+            get(html::sign_in::code_form).post(html::sign_in::code_submit),
+        )
+        .route("/sign-in/again", get(html::sign_in::again))
+        .route("/sign-out", post(html::sign_in::sign_out))
+        .route(
+            "/invitations/{token}",
+            get(html::enrol::start).post(html::enrol::set_password),
+        )
+        .route(
+            "/enrol/authenticator",
+            get(html::enrol::authenticator).post(html::enrol::confirm_authenticator),
+        )
+        .route("/home", get(html::home::show))
+        .route(
+            "/details",
+            get(html::home::details_form).post(html::home::save_details),
+        )
+        .route(
+            "/sign-in/passkey/options",
+            post(html::passkeys::sign_in_options),
+        )
+        .route("/sign-in/passkey", post(html::passkeys::sign_in_finish))
+        .route(
+            "/invitations/{token}/passkey/options",
+            post(html::passkeys::enrol_options),
+        )
+        .route(
+            "/invitations/{token}/passkey",
+            post(html::passkeys::enrol_finish),
+        )
+        .route(
+            "/account/passkeys",
+            get(html::passkeys::account).post(html::passkeys::add_finish),
+        )
+        .route(
+            "/account/passkeys/options",
+            post(html::passkeys::add_options),
+        )
+        .route(
+            "/account/passkeys/{id}/remove",
+            post(html::passkeys::remove),
+        )
+        .route(html::passkeys::JS_PATH, get(html::passkeys::js))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route(assets::APP_CSS_PATH, get(assets::app_css))
         .fallback(html::not_found)
         .method_not_allowed_fallback(html::method_not_allowed)
+        .layer(axum::middleware::from_fn(auth::csrf::check_origin))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::session::load,
+        ))
         .with_state(state);
     middleware::apply(routes)
 }

@@ -30,7 +30,9 @@ const SECURITY_HEADERS: [(&str, &str); 7] = [
         "max-age=63072000; includeSubDomains",
     ),
     ("x-content-type-options", "nosniff"),
-    ("referrer-policy", "no-referrer"),
+    // `same-origin`, not `no-referrer`: under `no-referrer` browsers send `Origin: null` on
+    // same-origin form posts, which the CSRF check must then refuse.
+    ("referrer-policy", "same-origin"),
     ("x-frame-options", "DENY"),
     ("cross-origin-opener-policy", "same-origin"),
     (

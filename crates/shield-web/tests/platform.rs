@@ -28,7 +28,7 @@ const SECURITY_HEADERS: [(&str, &str); 7] = [
         "max-age=63072000; includeSubDomains",
     ),
     ("x-content-type-options", "nosniff"),
-    ("referrer-policy", "no-referrer"),
+    ("referrer-policy", "same-origin"),
     ("x-frame-options", "DENY"),
     ("cross-origin-opener-policy", "same-origin"),
     (

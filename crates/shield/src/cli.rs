@@ -58,6 +58,9 @@ pub enum Command {
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
     },
+    /// Field-encryption keys: generate a key file, or rotate to a new key and re-encrypt.
+    #[command(subcommand)]
+    Keys(crate::keys::KeysCommand),
     /// Check the tamper-evident audit chain, or export a checkpoint of it.
     #[command(subcommand)]
     Audit(crate::audit_cmd::AuditCommand),
@@ -140,9 +143,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Serve { .. } => {
+            let keys = config.keys.require()?;
             let store = open(&config).await?;
-            crate::serve::serve(store, config.listen, None).await?;
+            let state = shield_web::AppState::with(
+                store,
+                std::sync::Arc::new(shield_store::SystemClock),
+                std::sync::Arc::new(keys),
+            );
+            crate::serve::serve(state, config.listen, None).await?;
         }
+        Command::Keys(command) => crate::keys::run(&config, command).await?,
         Command::Demo { .. } => crate::demo::run(&config).await?,
         Command::Audit(command) => crate::audit_cmd::run(&config, command).await?,
         Command::Bench(BenchCommand::Import {
@@ -170,10 +180,11 @@ pub async fn open(config: &Config) -> anyhow::Result<std::sync::Arc<dyn shield_s
     Ok(store)
 }
 
-/// The address a person should open for a listening socket.
+/// The address a person should open for a listening socket. Loopback addresses are shown as
+/// `localhost`, the one plain-HTTP origin browsers keep `Secure` session cookies for.
 pub fn browse_url(addr: SocketAddr) -> String {
-    if addr.ip().is_unspecified() {
-        format!("http://127.0.0.1:{}/", addr.port())
+    if addr.ip().is_unspecified() || addr.ip().is_loopback() {
+        format!("http://localhost:{}/", addr.port())
     } else {
         format!("http://{addr}/")
     }

@@ -24,6 +24,42 @@ pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub log_format: LogFormat,
+    /// Field-encryption keys: `SHIELD_KEYS` (inline) or a key file (`keys_file`,
+    /// `SHIELD_KEYS_FILE`). Never the database.
+    pub keys: KeySource,
+}
+
+/// Where the field-encryption keys come from. There is no default key: `serve` refuses to
+/// start without one, and `shield keys generate FILE` makes a key file.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    None,
+    Inline(SecretString),
+    File(PathBuf),
+}
+
+impl KeySource {
+    pub fn load(&self) -> anyhow::Result<Option<shield_crypto::KeyRing>> {
+        match self {
+            Self::None => Ok(None),
+            Self::Inline(value) => shield_crypto::KeyRing::from_env_value(value.expose_secret())
+                .map(Some)
+                .context("SHIELD_KEYS is not valid"),
+            Self::File(path) => shield_crypto::KeyRing::from_key_file(path)
+                .map(Some)
+                .with_context(|| format!("cannot load the key file {}", path.display())),
+        }
+    }
+
+    /// The keys, or a clear error saying how to provide them.
+    pub fn require(&self) -> anyhow::Result<shield_crypto::KeyRing> {
+        self.load()?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "no field-encryption keys: set SHIELD_KEYS_FILE (or keys_file in the config file) to a key \
+                 file made with `shield keys generate FILE`, or SHIELD_KEYS"
+            )
+        })
+    }
 }
 
 /// The TOML file's shape. Unknown keys are an error, so a typo cannot silently do nothing.
@@ -34,6 +70,7 @@ struct FileConfig {
     listen: Option<String>,
     data_dir: Option<PathBuf>,
     log_format: Option<LogFormat>,
+    keys_file: Option<PathBuf>,
 }
 
 /// Values given on the command line, which win over everything else.
@@ -91,11 +128,22 @@ impl Config {
             },
             None => file.log_format.unwrap_or(LogFormat::Text),
         };
+        let keys = if let Some(inline) = env("SHIELD_KEYS").filter(|s| !s.trim().is_empty()) {
+            KeySource::Inline(SecretString::from(inline))
+        } else if let Some(path) = env("SHIELD_KEYS_FILE")
+            .map(PathBuf::from)
+            .or(file.keys_file)
+        {
+            KeySource::File(path)
+        } else {
+            KeySource::None
+        };
         Ok(Self {
             database_url,
             listen,
             data_dir,
             log_format,
+            keys,
         })
     }
 

@@ -49,19 +49,111 @@ pub async fn load(store: &dyn Store) -> anyhow::Result<Vec<ImportReport>> {
     Ok(reports)
 }
 
+/// The demo's people: each gets a one-time invitation link, printed by `shield demo` only
+/// (a real deployment sends links by email through the outbox and never prints them).
+#[derive(Debug)]
+pub struct DemoSignIn {
+    pub who: String,
+    pub link_path: String,
+}
+
+/// Creates the demo accounts and their invitations. The candidate is in the cross-force
+/// constituency, so their page shows both forces' named contacts.
+pub async fn invite_people(store: &dyn Store, now_ms: i64) -> anyhow::Result<Vec<DemoSignIn>> {
+    use shield_domain::audit::{AuditAction, AuditEvent, AuditOutcome};
+    use shield_domain::{CandidateId, ForceCode, Role};
+    use shield_store::accounts::{NewInvitation, NewUser};
+
+    let invitees = store.candidate_invitees(None).await?;
+    let candidate = invitees
+        .iter()
+        .find(|c| c.name == "Claire Whitfield")
+        .context("the demo candidate is missing")?;
+    let people = [
+        (
+            format!(
+                "Candidate: {} (password and authenticator app)",
+                candidate.name
+            ),
+            NewUser {
+                role: Role::Candidate,
+                display_name: candidate.name.clone(),
+                email: candidate.email.clone(),
+                candidate_id: Some(CandidateId(candidate.candidate_id.0)),
+                forces: Vec::new(),
+            },
+        ),
+        (
+            "Police contact: Inspector Helen Grant, Thames Valley Police (passkey)".to_owned(),
+            NewUser {
+                role: Role::ForceContact,
+                display_name: "Inspector Helen Grant".into(),
+                email: "helen.grant@thamesvalley.police.example".into(),
+                candidate_id: None,
+                forces: vec![ForceCode::parse("E23000029")?],
+            },
+        ),
+        (
+            "Coordinator: Demo Coordinator (passkey)".to_owned(),
+            NewUser {
+                role: Role::Coordinator,
+                display_name: "Demo Coordinator".into(),
+                email: "coordinator@shield.example".into(),
+                candidate_id: None,
+                forces: Vec::new(),
+            },
+        ),
+    ];
+    let mut out = Vec::new();
+    for (who, user) in people {
+        let token = shield_web::auth::token::new_token();
+        let invitation = NewInvitation {
+            token_hash: shield_web::auth::token::hash(&token),
+            expires_at_ms: now_ms + 7 * 24 * 60 * 60 * 1000,
+            created_by: None,
+        };
+        let at = chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
+        let audit = AuditEvent::new(
+            AuditAction::parse("invitation_created")?,
+            AuditOutcome::Success,
+            at,
+        )
+        .with_detail("role", user.role.key())?;
+        store.invite(&user, &invitation, now_ms, &audit).await?;
+        out.push(DemoSignIn {
+            who,
+            link_path: format!("/invitations/{token}"),
+        });
+    }
+    Ok(out)
+}
+
 pub async fn run(config: &Config) -> anyhow::Result<()> {
+    let dir = config.data_dir.join("demo");
     let (url, where_) = match &config.database_url {
         Some(url) => (
             url.clone(),
             "the database in SHIELD_DATABASE_URL".to_owned(),
         ),
         None => {
-            let dir = config.data_dir.join("demo");
             let path = fresh_sqlite_file(&dir)?;
             (
                 SecretString::from(sqlite_url(&path)),
                 format!("a fresh SQLite file, {}", path.display()),
             )
+        }
+    };
+    let keys = match config.keys.load()? {
+        Some(keys) => keys,
+        None => {
+            // The demo makes its own key file beside its data; `serve` never does this.
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            let path = dir.join("keys.toml");
+            let _ = std::fs::remove_file(&path);
+            let keys = shield_crypto::KeyRing::generate();
+            keys.write_key_file(&path)?;
+            keys
         }
     };
     let store = shield_store::connect(&url)
@@ -73,14 +165,21 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         .context("cannot migrate the demo database")?;
     let reports = load(store.as_ref()).await?;
     let stats = store.stats().await?;
+    let people = invite_people(store.as_ref(), chrono::Utc::now().timestamp_millis()).await?;
+    let state = shield_web::AppState::with(
+        store,
+        std::sync::Arc::new(shield_store::SystemClock),
+        std::sync::Arc::new(keys),
+    );
     let (tx, rx) = tokio::sync::oneshot::channel();
-    let server = tokio::spawn(crate::serve::serve(store, config.listen, Some(tx)));
+    let server = tokio::spawn(crate::serve::serve(state, config.listen, Some(tx)));
     let Ok(addr) = rx.await else {
         // The server failed before binding; its error says why.
         return server.await.context("the server task failed")?;
     };
+    let base = crate::cli::browse_url(addr);
     println!("Candidate Shield demo");
-    println!("  Open {}", crate::cli::browse_url(addr));
+    println!("  Open {base}");
     println!("  Database: {where_}");
     println!(
         "  Loaded a fictional election: {} constituencies, {} police forces, {} candidates, {} named police contacts",
@@ -89,9 +188,14 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         stats.candidates,
         reports.last().map(|r| r.rows).unwrap_or(0)
     );
-    println!("  Demo sign-ins: none yet. Sign-in and accounts are the next piece of work;");
-    println!("  this version serves the reference data only, to no one in particular.");
-    println!("  Press Ctrl-C to stop.");
+    println!(
+        "  Demo sign-ins: open a link to set up that person's sign-in (each works once, for 7 days):"
+    );
+    for person in &people {
+        println!("    {}", person.who);
+        println!("      {}{}", base.trim_end_matches('/'), person.link_path);
+    }
+    println!("  Then sign in at {}sign-in. Press Ctrl-C to stop.", base);
     server.await.context("the server task failed")?
 }
 

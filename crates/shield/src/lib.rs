@@ -7,5 +7,6 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod import;
+pub mod keys;
 pub mod serve;
 pub mod telemetry;

@@ -11,10 +11,11 @@ use tokio::sync::oneshot;
 /// Binds, then serves. `bound` (if given) learns the actual address, which matters when the
 /// port was 0; tests and the demo use it.
 pub async fn serve(
-    store: Arc<dyn Store>,
+    state: shield_web::AppState,
     listen: SocketAddr,
     bound: Option<oneshot::Sender<SocketAddr>>,
 ) -> anyhow::Result<()> {
+    let store: Arc<dyn Store> = state.store.clone();
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -23,7 +24,7 @@ pub async fn serve(
     if let Some(tx) = bound {
         let _ = tx.send(addr);
     }
-    let app = shield_web::router(shield_web::AppState { store });
+    let app = shield_web::router(state);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await

@@ -5,13 +5,16 @@ use std::net::SocketAddr;
 use fantoccini::{Locator, key::Key};
 use shield_testkit::{Browser, TestDb, both_backends};
 
-both_backends!(demo_page_shows_constituencies_with_their_forces);
+both_backends!(
+    demo_page_shows_constituencies_with_their_forces,
+    candidate_enrols_with_password_and_authenticator_app,
+);
 
 async fn start_demo(db: &TestDb) -> (SocketAddr, tokio::task::JoinHandle<anyhow::Result<()>>) {
     shield::demo::load(db.store.as_ref()).await.unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel();
     let server = tokio::spawn(shield::serve::serve(
-        db.store.clone(),
+        shield_web::AppState::new(db.store.clone()),
         "127.0.0.1:0".parse().unwrap(),
         Some(tx),
     ));
@@ -100,4 +103,129 @@ async fn wait_for_query(c: &fantoccini::Client, needle: &str) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     panic!("the browser never reached a URL containing {needle}");
+}
+
+/// Waits (bounded) for the next page's landmark element, so nothing reads a page mid-load.
+async fn arrive(c: &fantoccini::Client, css: &str) -> fantoccini::elements::Element {
+    match c
+        .wait()
+        .at_most(std::time::Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+    {
+        Ok(e) => e,
+        Err(_) => {
+            let text = c
+                .find(Locator::Css("body"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap_or_default();
+            panic!("{css} never appeared; the page says:\n{text}");
+        }
+    }
+}
+
+async fn fill(c: &fantoccini::Client, css: &str, text: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
+async fn submit(c: &fantoccini::Client) {
+    c.find(Locator::Css("main button[type='submit']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Journey 2 in a real browser at phone size: invitation → password → authenticator app →
+/// recovery codes → the candidate's page with their named police contacts; then sign out and
+/// back in with a fresh code.
+async fn candidate_enrols_with_password_and_authenticator_app(db: TestDb) {
+    let (addr, server) = start_demo(&db).await;
+    let people =
+        shield::demo::invite_people(db.store.as_ref(), chrono::Utc::now().timestamp_millis())
+            .await
+            .unwrap();
+    let browser = Browser::phone().await;
+    let c = &browser.client;
+
+    // `localhost`, not `127.0.0.1`: browsers keep `Secure` (and `__Host-`) cookies for
+    // http://localhost, the one plain-HTTP origin they treat as secure for cookies.
+    c.goto(&format!(
+        "http://localhost:{}{}",
+        addr.port(),
+        people[0].link_path
+    ))
+    .await
+    .unwrap();
+    assert!(
+        body_text(&browser)
+            .await
+            .contains("Welcome, Claire Whitfield")
+    );
+    fill(c, "#password", "marmalade orbit kettle").await;
+    fill(c, "#confirm", "marmalade orbit kettle").await;
+    submit(c).await;
+
+    let key = arrive(c, "#totp-key").await.text().await.unwrap();
+    let secret = shield_web::auth::totp::secret_from_text(&key).unwrap();
+    let code = shield_web::auth::totp::code_at(&secret, chrono::Utc::now().timestamp_millis());
+    fill(c, "#code", &code).await;
+    submit(c).await;
+    arrive(c, "#recovery-codes").await;
+    assert!(
+        body_text(&browser)
+            .await
+            .contains("Save your recovery codes")
+    );
+    c.find(Locator::LinkText("I have saved my codes: continue"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    arrive(c, "dl.contacts").await;
+    let text = body_text(&browser).await;
+    assert!(text.contains("Your named police contacts"), "{text}");
+    assert!(
+        text.contains("Inspector Helen Grant") && text.contains("Sergeant Joanne Price"),
+        "{text}"
+    );
+
+    // Sign out, then back in: password, then the next code from the app.
+    c.find(Locator::Css("form[action='/sign-out'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    arrive(c, "#email").await;
+    assert!(body_text(&browser).await.contains("You have signed out"));
+    fill(c, "#email", "claire.whitfield@civic.example").await;
+    fill(c, "#password", "marmalade orbit kettle").await;
+    submit(c).await;
+    arrive(c, "#code").await;
+    // The enrolment used this 30-second step's code; wait (bounded) for the next step.
+    let step = shield_domain::session::totp_step(chrono::Utc::now().timestamp_millis());
+    while shield_domain::session::totp_step(chrono::Utc::now().timestamp_millis()) == step {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let code = shield_web::auth::totp::code_at(&secret, chrono::Utc::now().timestamp_millis());
+    fill(c, "#code", &code).await;
+    submit(c).await;
+    arrive(c, "dl.contacts").await;
+    let text = body_text(&browser).await;
+    assert!(text.contains("Your named police contacts"), "{text}");
+
+    browser.close().await;
+    server.abort();
 }

@@ -38,6 +38,16 @@ pub(crate) fn render(error: &AppError) -> Response {
             }],
             &["Check the web address, or start again from the list of constituencies."],
         ),
+        AppError::SignInRequired => redirect("/sign-in"),
+        AppError::StepUpRequired => redirect("/sign-in/again"),
+        AppError::Forbidden => page(
+            StatusCode::FORBIDDEN,
+            "You cannot see this page",
+            Vec::new(),
+            &[
+                "You do not have access to this page. If you think you should, contact the coordination team.",
+            ],
+        ),
         AppError::Unavailable => page(
             StatusCode::SERVICE_UNAVAILABLE,
             "Sorry, the service is unavailable",
@@ -51,6 +61,10 @@ pub(crate) fn render(error: &AppError) -> Response {
             &["Try again later."],
         ),
     }
+}
+
+fn redirect(to: &'static str) -> Response {
+    axum::response::Redirect::to(to).into_response()
 }
 
 pub(crate) fn method_not_allowed() -> Response {

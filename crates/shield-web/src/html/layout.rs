@@ -23,6 +23,14 @@ impl FieldProblem {
     }
 }
 
+/// The message for one field, if it has a problem.
+pub(crate) fn problem_for<'a>(problems: &'a [FieldProblem], field: &str) -> Option<&'a str> {
+    problems
+        .iter()
+        .find(|p| p.field == field)
+        .map(|p| p.message.as_str())
+}
+
 /// One `<option>` of a `<select>`.
 #[derive(Debug)]
 pub(crate) struct SelectOption {

@@ -2,9 +2,13 @@
 //! HTML-escaped on the way out; no HTML is ever assembled from strings in Rust.
 
 pub(crate) mod constituencies;
+pub(crate) mod enrol;
 pub(crate) mod errors;
 pub(crate) mod forces;
+pub(crate) mod home;
 mod layout;
+pub(crate) mod passkeys;
+pub(crate) mod sign_in;
 
 use askama::Template;
 use axum::http::StatusCode;
