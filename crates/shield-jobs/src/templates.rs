@@ -98,7 +98,7 @@ pub const INVITATION: &str = "invitation";
 pub const REPORT_NEEDS_ATTENTION: &str = "report_needs_attention";
 
 /// The built-in templates. `base_url` is the service's public address (`https://…`, no trailing
-/// slash needed); invitation links are `{base_url}/enrol/{token}`.
+/// slash needed); invitation links are `{base_url}/invitations/{token}`.
 #[derive(Debug, Clone)]
 pub struct DefaultTemplates {
     base_url: String,
@@ -141,7 +141,7 @@ impl Templates for DefaultTemplates {
                 Ok(RenderedEmail {
                     subject: "Your Candidate Shield invitation".into(),
                     text_body: format!(
-                        "You have been invited to Candidate Shield.\nOpen this link to enrol:\n{}/enrol/{}",
+                        "You have been invited to Candidate Shield.\nOpen this link to enrol:\n{}/invitations/{}",
                         self.base_url,
                         token.expose_secret()
                     ),
@@ -227,7 +227,7 @@ mod tests {
         assert_eq!(
             email.text_body,
             "You have been invited to Candidate Shield.\nOpen this link to enrol:\n\
-             https://shield.example/enrol/abcdefghijklmnop_QRSTUV-0123"
+             https://shield.example/invitations/abcdefghijklmnop_QRSTUV-0123"
         );
         assert!(!format!("{email:?}").contains("abcdefghijklmnop"));
         assert_eq!(

@@ -444,7 +444,7 @@ async fn invitation_link_comes_from_the_opened_secret() {
         got[0].text().trim_end(),
         format!(
             "You have been invited to Candidate Shield.\nOpen this link to enrol:\n\
-             https://shield.example/enrol/{token}"
+             https://shield.example/invitations/{token}"
         )
     );
     assert_eq!(

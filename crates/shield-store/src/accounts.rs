@@ -166,12 +166,14 @@ pub struct EnrolmentRow {
 pub trait AccountStore: Send + Sync {
     /// Finds the account for this email (or candidacy), creating it as invited if absent, and
     /// issues an invitation; the audit event commits with it. Returns the user and invitation.
+    /// `email` (when given) is the invitation email, queued in the same transaction.
     async fn invite(
         &self,
         user: &NewUser,
         invitation: &NewInvitation,
         now_ms: i64,
         audit: &AuditEvent,
+        email: Option<&crate::NewOutboxMessage>,
     ) -> Result<(UserId, i64), StoreError>;
 
     async fn invitation_by_token(
@@ -421,6 +423,7 @@ macro_rules! accounts_impl {
                 invitation: &crate::accounts::NewInvitation,
                 now_ms: i64,
                 audit: &shield_domain::audit::AuditEvent,
+                email: Option<&crate::NewOutboxMessage>,
             ) -> Result<(shield_domain::UserId, i64), crate::StoreError> {
                 let mut tx = self.begin_write().await?;
                 let existing: Option<(i64,)> = sqlx::query_as(
@@ -482,6 +485,9 @@ macro_rules! accounts_impl {
                             .map_err(|e| crate::StoreError::Corrupt(e.message))?,
                     );
                 Self::append_audit(&mut *tx, &audit).await?;
+                if let Some(email) = email {
+                    Self::enqueue_outbox(&mut *tx, email, now_ms).await?;
+                }
                 tx.commit().await?;
                 Ok((shield_domain::UserId(user_id), invitation_id))
             }

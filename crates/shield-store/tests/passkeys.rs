@@ -39,7 +39,7 @@ async fn invited(store: &dyn Store, email: &str, token: u8) -> (UserId, i64) {
         created_by: None,
     };
     store
-        .invite(&user, &invitation, T0, &event("user_invited"))
+        .invite(&user, &invitation, T0, &event("user_invited"), None)
         .await
         .unwrap()
 }

@@ -5,6 +5,7 @@ pub mod auth;
 mod error;
 mod health;
 mod html;
+pub mod invitations;
 mod middleware;
 
 use std::sync::Arc;
@@ -25,6 +26,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Field-encryption keys (from a file or the environment, never the database).
     pub keys: Arc<KeyRing>,
+    /// Wakes the outbox worker once a transaction that queued mail has committed.
+    pub worker: Option<shield_jobs::WorkerHandle>,
 }
 
 impl AppState {
@@ -35,7 +38,25 @@ impl AppState {
     }
 
     pub fn with(store: Arc<dyn Store>, clock: Arc<dyn Clock>, keys: Arc<KeyRing>) -> Self {
-        Self { store, clock, keys }
+        Self {
+            store,
+            clock,
+            keys,
+            worker: None,
+        }
+    }
+
+    pub fn with_worker(mut self, worker: shield_jobs::WorkerHandle) -> Self {
+        self.worker = Some(worker);
+        self
+    }
+
+    /// Tells the worker there is mail to send (a no-op without an in-process worker; a
+    /// separate `shield worker` polls).
+    pub fn wake_worker(&self) {
+        if let Some(worker) = &self.worker {
+            worker.wake();
+        }
     }
 }
 

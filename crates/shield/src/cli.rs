@@ -58,6 +58,11 @@ pub enum Command {
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
     },
+    /// Invite people: one-time links, emailed by the worker.
+    #[command(subcommand)]
+    Invite(crate::invite::InviteCommand),
+    /// Run the outbox worker alone: sends queued email until stopped.
+    Worker,
     /// Field-encryption keys: generate a key file, or rotate to a new key and re-encrypt.
     #[command(subcommand)]
     Keys(crate::keys::KeysCommand),
@@ -150,7 +155,44 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 std::sync::Arc::new(shield_store::SystemClock),
                 std::sync::Arc::new(keys),
             );
+            let base = config
+                .public_url
+                .clone()
+                .unwrap_or_else(|| browse_url(config.listen));
+            let state = match crate::mail::worker(&config, &state, &base)? {
+                Some(worker) => {
+                    let state = state.with_worker(worker.handle());
+                    tokio::spawn(async move { worker.run_until(std::future::pending()).await });
+                    state
+                }
+                None => {
+                    tracing::warn!("no SHIELD_SMTP_URL: email is queued but not sent");
+                    state
+                }
+            };
             crate::serve::serve(state, config.listen, None).await?;
+        }
+        Command::Invite(command) => crate::invite::run(&config, command).await?,
+        Command::Worker => {
+            let keys = config.keys.require()?;
+            let store = open(&config).await?;
+            let state = shield_web::AppState::with(
+                store,
+                std::sync::Arc::new(shield_store::SystemClock),
+                std::sync::Arc::new(keys),
+            );
+            let base = config
+                .public_url
+                .clone()
+                .context("SHIELD_PUBLIC_URL is needed for links in emails")?;
+            let worker = crate::mail::worker(&config, &state, &base)?
+                .context("SHIELD_SMTP_URL is not set: there is nowhere to send mail")?;
+            tracing::info!(worker = worker.id(), "worker running");
+            worker
+                .run_until(async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await;
         }
         Command::Keys(command) => crate::keys::run(&config, command).await?,
         Command::Demo { .. } => crate::demo::run(&config).await?,

@@ -27,6 +27,12 @@ pub struct Config {
     /// Field-encryption keys: `SHIELD_KEYS` (inline) or a key file (`keys_file`,
     /// `SHIELD_KEYS_FILE`). Never the database.
     pub keys: KeySource,
+    /// Outgoing mail: `SHIELD_SMTP_URL` (`smtp://host:25`, `smtp+starttls://user:pass@host:587`
+    /// or `smtps://user:pass@host:465`; may hold a password, so secret) and `SHIELD_MAIL_FROM`.
+    pub smtp_url: Option<SecretString>,
+    pub mail_from: String,
+    /// The address people open, for links in emails (`SHIELD_PUBLIC_URL`).
+    pub public_url: Option<String>,
 }
 
 /// Where the field-encryption keys come from. There is no default key: `serve` refuses to
@@ -138,12 +144,30 @@ impl Config {
         } else {
             KeySource::None
         };
+        let smtp_url = env("SHIELD_SMTP_URL")
+            .filter(|s| !s.trim().is_empty())
+            .map(SecretString::from);
+        let mail_from = env("SHIELD_MAIL_FROM")
+            .unwrap_or_else(|| "Candidate Shield <no-reply@localhost.localdomain>".into());
+        let public_url = env("SHIELD_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned());
+        if let Some(url) = &public_url
+            && !(url.starts_with("https://")
+                || url.starts_with("http://localhost")
+                || url.starts_with("http://127.0.0.1"))
+        {
+            bail!(
+                "SHIELD_PUBLIC_URL must be an https:// address (or http://localhost for trying it out)"
+            );
+        }
         Ok(Self {
             database_url,
             listen,
             data_dir,
             log_format,
             keys,
+            smtp_url,
+            mail_from,
+            public_url,
         })
     }
 

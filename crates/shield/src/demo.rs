@@ -57,14 +57,14 @@ pub struct DemoSignIn {
     pub link_path: String,
 }
 
-/// Creates the demo accounts and their invitations. The candidate is in the cross-force
-/// constituency, so their page shows both forces' named contacts.
-pub async fn invite_people(store: &dyn Store, now_ms: i64) -> anyhow::Result<Vec<DemoSignIn>> {
-    use shield_domain::audit::{AuditAction, AuditEvent, AuditOutcome};
+/// Creates the demo accounts and their invitations (through the real invitation path, so an
+/// invitation email is queued too). The candidate is in the cross-force constituency, so their
+/// page shows both forces' named contacts.
+pub async fn invite_people(state: &shield_web::AppState) -> anyhow::Result<Vec<DemoSignIn>> {
     use shield_domain::{CandidateId, ForceCode, Role};
-    use shield_store::accounts::{NewInvitation, NewUser};
+    use shield_store::accounts::NewUser;
 
-    let invitees = store.candidate_invitees(None).await?;
+    let invitees = state.store.candidate_invitees(None).await?;
     let candidate = invitees
         .iter()
         .find(|c| c.name == "Claire Whitfield")
@@ -106,20 +106,9 @@ pub async fn invite_people(store: &dyn Store, now_ms: i64) -> anyhow::Result<Vec
     ];
     let mut out = Vec::new();
     for (who, user) in people {
-        let token = shield_web::auth::token::new_token();
-        let invitation = NewInvitation {
-            token_hash: shield_web::auth::token::hash(&token),
-            expires_at_ms: now_ms + 7 * 24 * 60 * 60 * 1000,
-            created_by: None,
-        };
-        let at = chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
-        let audit = AuditEvent::new(
-            AuditAction::parse("invitation_created")?,
-            AuditOutcome::Success,
-            at,
-        )
-        .with_detail("role", user.role.key())?;
-        store.invite(&user, &invitation, now_ms, &audit).await?;
+        let (_, token) = shield_web::invitations::issue(state, &user, None)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot invite a demo person: {e}"))?;
         out.push(DemoSignIn {
             who,
             link_path: format!("/invitations/{token}"),
@@ -165,12 +154,12 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         .context("cannot migrate the demo database")?;
     let reports = load(store.as_ref()).await?;
     let stats = store.stats().await?;
-    let people = invite_people(store.as_ref(), chrono::Utc::now().timestamp_millis()).await?;
     let state = shield_web::AppState::with(
         store,
         std::sync::Arc::new(shield_store::SystemClock),
         std::sync::Arc::new(keys),
     );
+    let people = invite_people(&state).await?;
     let (tx, rx) = tokio::sync::oneshot::channel();
     let server = tokio::spawn(crate::serve::serve(state, config.listen, Some(tx)));
     let Ok(addr) = rx.await else {

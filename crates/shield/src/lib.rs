@@ -7,6 +7,8 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod import;
+pub mod invite;
 pub mod keys;
+pub mod mail;
 pub mod serve;
 pub mod telemetry;

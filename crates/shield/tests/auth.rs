@@ -5,7 +5,6 @@ mod common;
 
 use axum::http::StatusCode;
 use common::{Client, PASSWORD, enrol_with_password, sign_in, state};
-use shield_domain::Clock;
 use shield_testkit::{TestDb, both_backends};
 
 both_backends!(
@@ -18,6 +17,7 @@ both_backends!(
     sign_out_ends_the_session_on_the_server,
     home_address_is_sealed_audited_and_needs_a_recent_sign_in,
     an_invitation_works_once,
+    invitation_is_emailed_by_the_worker_and_its_link_enrols,
 );
 
 const CLAIRE: &str = "claire.whitfield@civic.example";
@@ -25,9 +25,7 @@ const CLAIRE: &str = "claire.whitfield@civic.example";
 async fn demo(db: &TestDb) -> (Client, shield_domain::ManualClock, String) {
     shield::demo::load(db.store.as_ref()).await.unwrap();
     let (state, clock) = state(db.store.clone());
-    let people = shield::demo::invite_people(db.store.as_ref(), clock.now_ms())
-        .await
-        .unwrap();
+    let people = shield::demo::invite_people(&state).await.unwrap();
     (Client::new(state), clock, people[0].link_path.clone())
 }
 
@@ -225,4 +223,64 @@ async fn an_invitation_works_once(db: TestDb) {
     let page = other.get(&link).await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
     assert!(page.text().contains("This invitation link does not work"));
+}
+
+/// Journey 2's delivery: `shield invite` queues the email in the invitation's transaction, the
+/// worker sends it through SMTP (a sink on loopback), the body carries only the link, and the
+/// link enrols the person.
+async fn invitation_is_emailed_by_the_worker_and_its_link_enrols(db: TestDb) {
+    shield::demo::load(db.store.as_ref()).await.unwrap();
+    let (state, _) = state(db.store.clone());
+    let sink = shield_testkit::SmtpSink::start().await;
+    let mut config = shield::config::Config::load_from(Default::default(), |_| None).unwrap();
+    config.smtp_url = Some(format!("smtp://127.0.0.1:{}", sink.port()).into());
+    config.mail_from = "Candidate Shield <alerts@shield.example>".into();
+    let worker = shield::mail::worker(&config, &state, "http://localhost")
+        .unwrap()
+        .unwrap();
+
+    let invitee = db
+        .store
+        .candidate_invitees(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.name == "Aisha Rahman")
+        .unwrap();
+    let user = shield_store::accounts::NewUser {
+        role: shield_domain::Role::Candidate,
+        display_name: invitee.name.clone(),
+        email: invitee.email.clone(),
+        candidate_id: Some(invitee.candidate_id),
+        forces: Vec::new(),
+    };
+    shield_web::invitations::issue(&state, &user, None)
+        .await
+        .unwrap();
+    let report = worker.tick().await.unwrap();
+    assert_eq!(report.sent, 1, "{report:?}");
+    let mail = sink
+        .wait_for(1, std::time::Duration::from_secs(5))
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(mail.recipients, vec!["aisha@civic.example".to_owned()]);
+    let body = mail.text();
+    // Content-free: the link and nothing about the person or their constituency.
+    assert!(
+        !body.contains("Aisha") && !body.contains("Elmstead"),
+        "{body}"
+    );
+    let link = body
+        .split("http://localhost")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(link.starts_with("/invitations/"), "{link}");
+    let mut client = Client::new(state.clone());
+    enrol_with_password(&mut client, &link).await;
+    assert!(client.get("/home").await.text().contains("Aisha Rahman"));
 }

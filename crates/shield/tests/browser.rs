@@ -10,15 +10,22 @@ both_backends!(
     candidate_enrols_with_password_and_authenticator_app,
 );
 
-async fn start_demo(db: &TestDb) -> (SocketAddr, tokio::task::JoinHandle<anyhow::Result<()>>) {
+async fn start_demo(
+    db: &TestDb,
+) -> (
+    SocketAddr,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+    shield_web::AppState,
+) {
     shield::demo::load(db.store.as_ref()).await.unwrap();
+    let state = shield_web::AppState::new(db.store.clone());
     let (tx, rx) = tokio::sync::oneshot::channel();
     let server = tokio::spawn(shield::serve::serve(
-        shield_web::AppState::new(db.store.clone()),
+        state.clone(),
         "127.0.0.1:0".parse().unwrap(),
         Some(tx),
     ));
-    (rx.await.unwrap(), server)
+    (rx.await.unwrap(), server, state)
 }
 
 async fn body_text(browser: &Browser) -> String {
@@ -33,7 +40,7 @@ async fn body_text(browser: &Browser) -> String {
 }
 
 async fn demo_page_shows_constituencies_with_their_forces(db: TestDb) {
-    let (addr, server) = start_demo(&db).await;
+    let (addr, server, _) = start_demo(&db).await;
     let browser = Browser::phone().await;
     let c = &browser.client;
 
@@ -149,11 +156,8 @@ async fn submit(c: &fantoccini::Client) {
 /// recovery codes → the candidate's page with their named police contacts; then sign out and
 /// back in with a fresh code.
 async fn candidate_enrols_with_password_and_authenticator_app(db: TestDb) {
-    let (addr, server) = start_demo(&db).await;
-    let people =
-        shield::demo::invite_people(db.store.as_ref(), chrono::Utc::now().timestamp_millis())
-            .await
-            .unwrap();
+    let (addr, server, state) = start_demo(&db).await;
+    let people = shield::demo::invite_people(&state).await.unwrap();
     let browser = Browser::phone().await;
     let c = &browser.client;
 

@@ -22,8 +22,15 @@ both_backends!(force_contact_enrols_and_signs_in_with_a_passkey);
 struct AddVirtualAuthenticator;
 
 impl WebDriverCompatibleCommand for AddVirtualAuthenticator {
-    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
-        base.join(&format!("session/{}/webauthn/authenticator", session.unwrap_or_default()))
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/webauthn/authenticator",
+            session.unwrap_or_default()
+        ))
     }
 
     fn method_and_body(&self, _: &url::Url) -> (axum::http::Method, Option<String>) {
@@ -44,7 +51,11 @@ impl WebDriverCompatibleCommand for AddVirtualAuthenticator {
 struct Credentials(String);
 
 impl WebDriverCompatibleCommand for Credentials {
-    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
         base.join(&format!(
             "session/{}/webauthn/authenticator/{}/credentials",
             session.unwrap_or_default(),
@@ -70,7 +81,14 @@ async fn start(db: &TestDb) -> (SocketAddr, tokio::task::JoinHandle<anyhow::Resu
 
 /// A force-contact invitation, as an admin would send it; returns the user and the link token.
 async fn invite_officer(db: &TestDb) -> (UserId, String) {
-    let force = db.store.force_codes().await.unwrap().into_iter().next().expect("a demo force");
+    let force = db
+        .store
+        .force_codes()
+        .await
+        .unwrap()
+        .into_iter()
+        .next()
+        .expect("a demo force");
     let link = token::new_token();
     let now = chrono::Utc::now().timestamp_millis();
     let (user, _) = db
@@ -83,9 +101,18 @@ async fn invite_officer(db: &TestDb) -> (UserId, String) {
                 candidate_id: None,
                 forces: vec![force],
             },
-            &NewInvitation { token_hash: token::hash(&link), expires_at_ms: now + 86_400_000, created_by: None },
+            &NewInvitation {
+                token_hash: token::hash(&link),
+                expires_at_ms: now + 86_400_000,
+                created_by: None,
+            },
             now,
-            &AuditEvent::new(AuditAction::parse("user_invited").unwrap(), AuditOutcome::Success, chrono::Utc::now()),
+            &AuditEvent::new(
+                AuditAction::parse("user_invited").unwrap(),
+                AuditOutcome::Success,
+                chrono::Utc::now(),
+            ),
+            None,
         )
         .await
         .unwrap();
@@ -93,7 +120,12 @@ async fn invite_officer(db: &TestDb) -> (UserId, String) {
 }
 
 async fn body_text(c: &Client) -> String {
-    c.find(Locator::Css("body")).await.unwrap().text().await.unwrap()
+    c.find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
 
 /// Waits (bounded) for the browser to be at `path` (ignoring the query), then returns the URL.
@@ -106,11 +138,19 @@ async fn arrive_at(c: &Client, path: &str) -> url::Url {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let url = c.current_url().await.unwrap();
-    panic!("the browser never reached {path}; it is at {url}:\n{}", body_text(c).await);
+    panic!(
+        "the browser never reached {path}; it is at {url}:\n{}",
+        body_text(c).await
+    );
 }
 
 async fn click(c: &Client, css: &str) {
-    let element = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await.unwrap();
+    let element = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap();
     // The passkey controls start hidden and are shown by the script: wait until they are.
     for _ in 0..100 {
         if element.is_displayed().await.unwrap() {
@@ -126,8 +166,14 @@ async fn force_contact_enrols_and_signs_in_with_a_passkey(db: TestDb) {
     let (user, link) = invite_officer(&db).await;
     let browser = Browser::phone().await;
     let c = &browser.client;
-    let authenticator = c.issue_cmd(AddVirtualAuthenticator).await.expect("add a virtual authenticator");
-    let authenticator = authenticator.as_str().expect("an authenticator id").to_owned();
+    let authenticator = c
+        .issue_cmd(AddVirtualAuthenticator)
+        .await
+        .expect("add a virtual authenticator");
+    let authenticator = authenticator
+        .as_str()
+        .expect("an authenticator id")
+        .to_owned();
     // `localhost`: an IP address cannot be a WebAuthn relying party, and browsers keep
     // `__Host-` cookies for http://localhost only.
     let base = format!("http://localhost:{}", addr.port());
@@ -136,22 +182,34 @@ async fn force_contact_enrols_and_signs_in_with_a_passkey(db: TestDb) {
     c.goto(&format!("{base}/invitations/{link}")).await.unwrap();
     let text = body_text(c).await;
     assert!(text.contains("Welcome, Inspector Pat Example"), "{text}");
-    assert!(c.find(Locator::Css("#password")).await.is_err(), "no password for police");
+    assert!(
+        c.find(Locator::Css("#password")).await.is_err(),
+        "no password for police"
+    );
     click(c, "#create-passkey").await;
     arrive_at(c, "/").await;
 
     let auth = db.store.user_auth(user).await.unwrap().unwrap();
     assert_eq!((auth.status, auth.passkeys), (UserStatus::Active, 1));
     assert!(auth.password_phc.is_none() && !auth.has_totp);
-    let held = c.issue_cmd(Credentials(authenticator.clone())).await.unwrap();
+    let held = c
+        .issue_cmd(Credentials(authenticator.clone()))
+        .await
+        .unwrap();
     let held = held.as_array().expect("credentials");
     assert_eq!(held.len(), 1, "{held:?}");
-    assert_eq!(held[0]["isResidentCredential"], true, "a discoverable credential");
+    assert_eq!(
+        held[0]["isResidentCredential"], true,
+        "a discoverable credential"
+    );
 
     // Signed in: the passkeys page (which needs a signed-in session) lists it.
     c.goto(&format!("{base}/account/passkeys")).await.unwrap();
     let text = body_text(c).await;
-    assert!(text.contains("Your passkeys") && text.contains("Passkey added"), "{text}");
+    assert!(
+        text.contains("Your passkeys") && text.contains("Passkey added"),
+        "{text}"
+    );
     assert!(text.contains("Not used yet"), "{text}");
 
     // Sign out; the page now wants a sign-in.
@@ -166,7 +224,10 @@ async fn force_contact_enrols_and_signs_in_with_a_passkey(db: TestDb) {
     arrive_at(c, "/").await;
     c.goto(&format!("{base}/account/passkeys")).await.unwrap();
     let text = body_text(c).await;
-    assert!(text.contains("Your passkeys") && text.contains("Last used"), "{text}");
+    assert!(
+        text.contains("Your passkeys") && text.contains("Last used"),
+        "{text}"
+    );
 
     // The sign-ins and the new passkey are in the audit trail, by method.
     let events = db.store.audit_events(0, 10_000).await.unwrap();
@@ -182,7 +243,11 @@ async fn force_contact_enrols_and_signs_in_with_a_passkey(db: TestDb) {
     };
     assert_eq!(count("enrolment_completed"), 1);
     assert_eq!(count("passkey_added"), 1);
-    assert_eq!(count("sign_in_succeeded"), 2, "enrolment, then the passkey sign-in");
+    assert_eq!(
+        count("sign_in_succeeded"),
+        2,
+        "enrolment, then the passkey sign-in"
+    );
 
     // A replayed assertion is refused: answer one challenge, use the answer, then send the
     // same answer again, both to the same ceremony (already taken) and to a fresh one
@@ -194,15 +259,24 @@ async fn force_contact_enrols_and_signs_in_with_a_passkey(db: TestDb) {
         .await
         .expect("run the replay script");
     assert_eq!(replay["first"], 200, "{replay}");
-    assert_eq!(replay["again"], 400, "the same ceremony cannot be finished twice: {replay}");
-    assert_eq!(replay["fresh"], 401, "an old assertion does not answer a new challenge: {replay}");
+    assert_eq!(
+        replay["again"], 400,
+        "the same ceremony cannot be finished twice: {replay}"
+    );
+    assert_eq!(
+        replay["fresh"], 401,
+        "an old assertion does not answer a new challenge: {replay}"
+    );
     let failures = db
         .store
         .audit_events(0, 10_000)
         .await
         .unwrap()
         .into_iter()
-        .filter(|e| e.event.action().as_str() == "sign_in_failed" && e.event.actor().map(|a| a.user_id()) == Some(user.0))
+        .filter(|e| {
+            e.event.action().as_str() == "sign_in_failed"
+                && e.event.actor().map(|a| a.user_id()) == Some(user.0)
+        })
         .count();
     assert_eq!(failures, 1, "the replay against a new challenge is audited");
 

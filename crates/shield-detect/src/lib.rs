@@ -1,0 +1,36 @@
+//! `shield-detect`: explainable detection of threats, sexual threats, doxxing
+//! and abuse aimed at UK election candidates.
+//!
+//! Three tiers, each of which can be inspected on its own:
+//!
+//! 1. [`rules`]: hand-written patterns with context checks. They return the
+//!    exact character spans that fired and a human-readable reason, so a
+//!    caseworker can see *why* a message was flagged. They always run, even
+//!    when the model files are missing.
+//! 2. [`model`]: all-MiniLM-L6-v2 sentence embeddings computed with candle,
+//!    which catch paraphrases the rules never anticipated.
+//! 3. [`heads`]: one logistic-regression head per label over the embeddings,
+//!    trained in Rust ([`train`]) and stored as a small committed JSON file.
+//!
+//! [`Detector`] combines them: a confident rule hit sets a floor on the score,
+//! a recognised benign context (reported speech, sport, electoral metaphor)
+//! damps the model score, and [`Analysis::tier`] says which tier decided.
+#![forbid(unsafe_code)]
+
+mod bert;
+mod corpus;
+mod detector;
+mod error;
+mod label;
+
+pub mod eval;
+pub mod heads;
+pub mod jsonl;
+pub mod model;
+pub mod reference;
+pub mod rules;
+pub mod train;
+
+pub use detector::{Analysis, Detector, ModelStatus, OPERATING_THRESHOLD, Tier, combine, rescale};
+pub use error::DetectError;
+pub use label::{Label, Scores, Span};

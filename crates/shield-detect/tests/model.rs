@@ -1,0 +1,143 @@
+//! Model tier against a tiny random BERT the test builds itself.
+mod common;
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::bert::{BertModel, Config};
+use shield_detect::model::{Embed, Embedder};
+use shield_detect::{DetectError, Detector, ModelStatus};
+
+fn norm(v: &[f32]) -> f32 {
+    v.iter().map(|x| x * x).sum::<f32>().sqrt()
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>() / (norm(a) * norm(b))
+}
+
+#[test]
+fn embeds_with_unit_norm_and_right_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    common::write_tiny_model(dir.path());
+    let e = Embedder::load(dir.path()).unwrap();
+    assert_eq!(e.dim(), common::HIDDEN);
+    let texts = [
+        "I will kill you",
+        "hello world",
+        "my surgery is at the high street on thursday",
+        "I will kill you",
+        "",
+    ];
+    let out = e.embed_batch(&texts).unwrap();
+    assert_eq!(out.len(), texts.len());
+    for v in &out {
+        assert_eq!(v.len(), common::HIDDEN);
+        assert!((norm(v) - 1.0).abs() < 1e-4, "norm {}", norm(v));
+    }
+    assert_eq!(out[0], out[3], "identical texts embed identically");
+}
+
+#[test]
+fn batching_and_padding_do_not_change_embeddings() {
+    let dir = tempfile::tempdir().unwrap();
+    common::write_tiny_model(dir.path());
+    let e = Embedder::load(dir.path()).unwrap();
+    let long = "we know where you live , the mp for the council will vote for the bill on thursday";
+    let alone = e.embed_batch(&["hello world"]).unwrap();
+    let mixed = e.embed_batch(&[long, "hello world", "i"]).unwrap();
+    assert!(
+        cosine(&alone[0], &mixed[1]) > 0.99999,
+        "padding leaked into the embedding"
+    );
+}
+
+/// The fast encoder must match candle-transformers' BertModel with mean
+/// pooling and L2 normalisation, i.e. what sentence-transformers computes.
+#[test]
+fn matches_candle_transformers_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    common::write_tiny_model(dir.path());
+    let e = Embedder::load(dir.path()).unwrap();
+
+    let cfg: Config =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("config.json")).unwrap())
+            .unwrap();
+    let bytes = std::fs::read(dir.path().join("model.safetensors")).unwrap();
+    let vb = VarBuilder::from_buffered_safetensors(bytes, DType::F32, &Device::Cpu).unwrap();
+    let reference = BertModel::load(vb, &cfg).unwrap();
+
+    // "i will kill you" -> [CLS] i will kill you [SEP]
+    let ids = [2u32, 5, 6, 7, 8, 3];
+    let ids_t = Tensor::new(&ids[..], &Device::Cpu)
+        .unwrap()
+        .unsqueeze(0)
+        .unwrap();
+    let hidden = reference
+        .forward(&ids_t, &ids_t.zeros_like().unwrap(), None)
+        .unwrap();
+    let mean = hidden
+        .mean(1)
+        .unwrap()
+        .squeeze(0)
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
+
+    let ours = e.embed_batch(&["i will kill you"]).unwrap();
+    let c = cosine(&mean, &ours[0]);
+    assert!(c > 0.9999, "cosine to reference {c}");
+}
+
+#[test]
+fn missing_model_is_reported_plainly() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = Embedder::load(dir.path()).err().expect("load must fail");
+    assert!(matches!(err, DetectError::MissingModelFile(_)), "{err}");
+    let d = Detector::load_or_rules_only(dir.path(), &dir.path().join("heads.json"));
+    match d.model_status() {
+        ModelStatus::Unavailable(why) => assert!(why.contains("config.json"), "{why}"),
+        ModelStatus::Loaded => panic!("model should be unavailable"),
+    }
+    // The rules tier still answers.
+    assert!(!d.analyse("I'm going to kill you").labels.is_empty());
+}
+
+#[test]
+fn detector_with_tiny_model_reports_both_tiers() {
+    let dir = tempfile::tempdir().unwrap();
+    common::write_tiny_model(dir.path());
+    let heads = common::tiny_heads();
+    let hp = dir.path().join("heads.json");
+    heads.save(&hp).unwrap();
+    let d = Detector::load(dir.path(), &hp).unwrap();
+    assert_eq!(d.model_status(), ModelStatus::Loaded);
+    let out = d.analyse_batch(&["i will kill you", "hello world"]);
+    assert_eq!(out.len(), 2);
+    assert!(out[0].model_scores.is_some());
+    assert!(
+        out[0]
+            .labels
+            .contains(&shield_detect::Label::ThreatViolence)
+    );
+    for a in &out {
+        for l in shield_detect::Label::ALL {
+            let s = a.scores.get(l);
+            assert!((0.0..=1.0).contains(&s));
+        }
+    }
+}
+
+#[test]
+fn heads_of_wrong_size_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    common::write_tiny_model(dir.path());
+    let mut heads = common::tiny_heads();
+    heads.dim = 7;
+    for h in &mut heads.heads {
+        h.weights.truncate(7);
+    }
+    let hp = dir.path().join("heads.json");
+    heads.save(&hp).unwrap();
+    let err = Detector::load(dir.path(), &hp).unwrap_err();
+    assert!(err.to_string().contains("7"), "{err}");
+}

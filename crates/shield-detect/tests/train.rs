@@ -1,0 +1,155 @@
+//! Training and evaluation on synthetic embeddings.
+use shield_detect::heads::Heads;
+use shield_detect::model::Embed;
+use shield_detect::train::{self, Example, TrainOptions};
+use shield_detect::{DetectError, Detector, Label, eval, rules};
+
+/// Deterministic pseudo-random numbers (no extra dependency).
+fn lcg(seed: &mut u64) -> f32 {
+    *seed = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    ((*seed >> 33) as f32 / (1u64 << 31) as f32) - 0.5
+}
+
+#[test]
+fn logistic_regression_separates_separable_data() {
+    let mut seed = 42;
+    let (mut xs, mut ys) = (Vec::new(), Vec::new());
+    for i in 0..200 {
+        let y = i % 2 == 0;
+        let mut x: Vec<f32> = (0..8).map(|_| lcg(&mut seed) * 0.2).collect();
+        x[3] += if y { 1.0 } else { -1.0 };
+        xs.push(x);
+        ys.push(y);
+    }
+    let m = train::fit_logistic(&xs, &ys, &TrainOptions::default());
+    let correct = xs
+        .iter()
+        .zip(&ys)
+        .filter(|(x, y)| (m.predict(x) >= 0.5) == **y)
+        .count();
+    assert_eq!(correct, xs.len(), "all points classified");
+    assert!(
+        m.weights[3].abs()
+            > m.weights
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != 3)
+                .map(|(_, w)| w.abs())
+                .fold(0.0, f32::max)
+    );
+}
+
+/// A fake embedder: one dimension per keyword, so labels are linearly
+/// separable and training must find them.
+struct KeywordEmbedder;
+const KEYWORDS: [&str; 4] = ["zap", "zing", "zorp", "zonk"];
+
+impl Embed for KeywordEmbedder {
+    fn dim(&self) -> usize {
+        KEYWORDS.len() + 1
+    }
+    fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, DetectError> {
+        Ok(texts
+            .iter()
+            .map(|t| {
+                let mut v: Vec<f32> = KEYWORDS
+                    .iter()
+                    .map(|k| if t.contains(k) { 1.0 } else { 0.0 })
+                    .collect();
+                v.push(0.1);
+                let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+                v.into_iter().map(|x| x / n).collect()
+            })
+            .collect())
+    }
+}
+
+fn synthetic() -> Vec<Example> {
+    let mut out = Vec::new();
+    for i in 0..40 {
+        for (k, label) in Label::ALL.iter().enumerate() {
+            // "tonight" is threat vocabulary: without any, the combiner
+            // (rightly) damps a model-only violence score.
+            out.push(Example {
+                text: format!("message {i} {} tonight", KEYWORDS[k]),
+                labels: vec![*label],
+                kind: "synthetic".into(),
+            });
+        }
+        out.push(Example {
+            text: format!("plain message {i}"),
+            labels: vec![],
+            kind: "hard_plain".into(),
+        });
+    }
+    out
+}
+
+#[test]
+fn heads_train_save_load_and_evaluate() {
+    let data = synthetic();
+    let heads = train::train(&data, &KeywordEmbedder, &TrainOptions::default()).unwrap();
+    assert_eq!(heads.heads.len(), 4);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("heads.json");
+    heads.save(&p).unwrap();
+    let loaded = Heads::load(&p).unwrap();
+    assert_eq!(loaded.dim, heads.dim);
+    assert!(
+        std::fs::metadata(&p).unwrap().len() < 10_000,
+        "heads file stays small"
+    );
+
+    let d = Detector::with_embedder(Box::new(KeywordEmbedder), loaded).unwrap();
+    let report = eval::evaluate(&d, &data);
+    for m in &report.per_label {
+        assert!(m.f1 > 0.95, "{}: f1 {}", m.label, m.f1);
+    }
+    assert!(report.threat_recall > 0.95);
+    assert_eq!(report.hard_negative_threat_rate, 0.0);
+    let svg = eval::render_pr_svg(&report);
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    assert!(svg.contains("threat_violence"));
+}
+
+#[test]
+fn rule_floor_and_context_damping_are_explained() {
+    use shield_detect::{Scores, Tier, combine};
+    // Rule hit, model unsure: the rule confidence is the floor.
+    let mut raw = Scores {
+        threat_violence: 0.1,
+        ..Scores::default()
+    };
+    let a = combine(rules::check("I will kill you"), Some((raw, [0.5; 4])));
+    assert!(a.labels.contains(&Label::ThreatViolence));
+    assert_eq!(a.tier, Tier::Rules);
+    assert!(a.scores.threat_violence >= 0.9);
+
+    // Model fires, but the words are sport talk: damped below threshold.
+    raw.threat_violence = 0.6;
+    let a = combine(
+        rules::check("We'll kill them in the second half"),
+        Some((raw, [0.5; 4])),
+    );
+    assert!(a.labels.is_empty(), "{:?}", a);
+    assert!(a.notes.iter().any(|n| n.contains("sport")), "{:?}", a.notes);
+
+    // Model alone fires on a plain message.
+    let a = combine(rules::check("Nice family you have"), Some((raw, [0.5; 4])));
+    assert_eq!(a.tier, Tier::Model);
+}
+
+#[test]
+fn examples_parse_with_line_numbers() {
+    let ok = "{\"text\": \"hi\", \"labels\": [], \"kind\": \"benign\"}\n{\"text\": \"x\", \"labels\": [\"doxxing\"]}\n";
+    assert_eq!(train::read_examples(ok.as_bytes()).unwrap().len(), 2);
+    let bad = "{\"text\": \"hi\"}\n{\"text\": \"x\", \"labels\": [\"nope\"]}\n";
+    assert!(
+        train::read_examples(bad.as_bytes())
+            .unwrap_err()
+            .to_string()
+            .contains("line 2")
+    );
+}
