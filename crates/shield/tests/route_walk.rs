@@ -1,0 +1,376 @@
+//! Every route × every role × own / another candidate / another force, and every route without
+//! credentials. The list of routes is read from the router's source, so a new route that is
+//! not classified here fails this test.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use axum::http::StatusCode;
+use common::{Client, enrol_with_password, state};
+use shield_domain::audit::{AuditAction, AuditEvent, AuditOutcome};
+use shield_domain::{ForceCode, Role, UserId};
+use shield_store::accounts::{Enrolment, NewInvitation, NewUser};
+use shield_testkit::{TestDb, both_backends};
+use shield_web::AppState;
+
+both_backends!(route_walk_every_role_and_scope);
+
+/// Who may reach a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Anyone, signed in or not.
+    Public,
+    /// Part of signing in or enrolling: reachable without a session, guarded by its own state.
+    SignInFlow,
+    /// The signed-in candidate's own record only.
+    CandidateOwn,
+    /// Anyone signed in, about their own account (sign-in methods).
+    OwnAccount,
+}
+
+/// (method, route template as written in the router, a concrete path, access).
+const WALK: &[(&str, &str, &str, Access)] = &[
+    ("GET", "/", "/", Access::Public),
+    (
+        "GET",
+        "/constituencies/{code}",
+        "/constituencies/E14009905",
+        Access::Public,
+    ),
+    ("GET", "/forces", "/forces", Access::Public),
+    ("GET", "/healthz", "/healthz", Access::Public),
+    ("GET", "/readyz", "/readyz", Access::Public),
+    ("GET", "/static/app.css", "/static/app.css", Access::Public),
+    (
+        "GET",
+        "/static/passkeys.js",
+        "/static/passkeys.js",
+        Access::Public,
+    ),
+    (
+        "POST",
+        "/sign-in/passkey/options",
+        "/sign-in/passkey/options",
+        Access::SignInFlow,
+    ),
+    (
+        "POST",
+        "/sign-in/passkey",
+        "/sign-in/passkey",
+        Access::SignInFlow,
+    ),
+    (
+        "POST",
+        "/invitations/{token}/passkey/options",
+        "/invitations/not-a-real-token-0000000000000000000000000/passkey/options",
+        Access::SignInFlow,
+    ),
+    (
+        "POST",
+        "/invitations/{token}/passkey",
+        "/invitations/not-a-real-token-0000000000000000000000000/passkey",
+        Access::SignInFlow,
+    ),
+    (
+        "GET",
+        "/account/passkeys",
+        "/account/passkeys",
+        Access::OwnAccount,
+    ),
+    (
+        "POST",
+        "/account/passkeys",
+        "/account/passkeys",
+        Access::OwnAccount,
+    ),
+    (
+        "POST",
+        "/account/passkeys/options",
+        "/account/passkeys/options",
+        Access::OwnAccount,
+    ),
+    (
+        "POST",
+        "/account/passkeys/{id}/remove",
+        "/account/passkeys/999999/remove",
+        Access::OwnAccount,
+    ),
+    ("GET", "/sign-in", "/sign-in", Access::SignInFlow),
+    ("POST", "/sign-in", "/sign-in", Access::SignInFlow),
+    ("GET", "/sign-in/code", "/sign-in/code", Access::SignInFlow),
+    ("POST", "/sign-in/code", "/sign-in/code", Access::SignInFlow),
+    (
+        "GET",
+        "/sign-in/again",
+        "/sign-in/again",
+        Access::SignInFlow,
+    ),
+    ("POST", "/sign-out", "/sign-out", Access::SignInFlow),
+    (
+        "GET",
+        "/invitations/{token}",
+        "/invitations/not-a-real-token-0000000000000000000000000",
+        Access::SignInFlow,
+    ),
+    (
+        "POST",
+        "/invitations/{token}",
+        "/invitations/not-a-real-token-0000000000000000000000000",
+        Access::SignInFlow,
+    ),
+    (
+        "GET",
+        "/enrol/authenticator",
+        "/enrol/authenticator",
+        Access::SignInFlow,
+    ),
+    (
+        "POST",
+        "/enrol/authenticator",
+        "/enrol/authenticator",
+        Access::SignInFlow,
+    ),
+    ("GET", "/home", "/home", Access::CandidateOwn),
+    ("GET", "/details", "/details", Access::CandidateOwn),
+    ("POST", "/details", "/details", Access::CandidateOwn),
+];
+
+/// Route templates registered in the router, read from its source.
+fn routes_in_router() -> BTreeSet<String> {
+    let source = include_str!("../../shield-web/src/lib.rs");
+    source
+        .split(".route(")
+        .skip(1)
+        .map(|rest| {
+            let rest = rest.trim_start();
+            match rest.strip_prefix('"') {
+                Some(literal) => literal.split('"').next().unwrap_or_default().to_owned(),
+                // Paths held in constants: the known ones by name; anything else shows up
+                // as its expression and fails the comparison until it is classified.
+                None => {
+                    let expr = rest.split(',').next().unwrap_or_default().trim();
+                    match expr {
+                        "assets::APP_CSS_PATH" => "/static/app.css".to_owned(),
+                        "html::passkeys::JS_PATH" => "/static/passkeys.js".to_owned(),
+                        other => other.to_owned(),
+                    }
+                }
+            }
+        })
+        .collect()
+}
+
+/// An active account of `role`, signed in directly with a fresh session (for roles whose
+/// passkey sign-in this test does not drive).
+async fn signed_in(
+    state: &AppState,
+    db: &TestDb,
+    role: Role,
+    email: &str,
+    forces: Vec<ForceCode>,
+) -> Client {
+    let now = state.clock.now_ms();
+    let user = NewUser {
+        role,
+        display_name: "Test Person".into(),
+        email: email.into(),
+        candidate_id: None,
+        forces,
+    };
+    let token_hash = shield_web::auth::token::hash(email);
+    let at = chrono::DateTime::from_timestamp_millis(now).unwrap();
+    let audit = AuditEvent::new(
+        AuditAction::parse("invitation_created").unwrap(),
+        AuditOutcome::Success,
+        at,
+    );
+    let (user_id, invitation_id) = db
+        .store
+        .invite(
+            &user,
+            &NewInvitation {
+                token_hash,
+                expires_at_ms: now + 60_000,
+                created_by: None,
+            },
+            now,
+            &audit,
+            None,
+        )
+        .await
+        .unwrap();
+    let enrol = Enrolment {
+        invitation_id,
+        user_id,
+        password_phc: None,
+        sealed_totp_secret: None,
+        totp_step: 0,
+        recovery_code_hashes: Vec::new(),
+    };
+    db.store
+        .complete_enrolment(&enrol, now, &audit)
+        .await
+        .unwrap();
+    session_for(state, user_id).await
+}
+
+async fn session_for(state: &AppState, user: UserId) -> Client {
+    let now = state.clock.now_ms();
+    let token = shield_web::auth::token::new_token();
+    let (mut record, _) = shield_web::auth::session::new_session(now, Some(user), None, Some(now));
+    record.token_hash = shield_web::auth::token::hash(&token).to_vec();
+    state.store.create_session(&record).await.unwrap();
+    let mut client = Client::new(state.clone());
+    client.cookie = Some(token);
+    client
+}
+
+async fn hit(client: &mut Client, method: &str, path: &str) -> common::Page {
+    if method == "GET" {
+        client.get(path).await
+    } else {
+        let csrf = client.get("/sign-in").await.csrf();
+        client.post(path, &[("csrf", &csrf)]).await
+    }
+}
+
+async fn route_walk_every_role_and_scope(db: TestDb) {
+    // Every route in the router is classified here, and nothing here is stale.
+    let walked: BTreeSet<String> = WALK.iter().map(|(_, t, _, _)| (*t).to_owned()).collect();
+    assert_eq!(routes_in_router(), walked, "classify every route in WALK");
+
+    shield::demo::load(db.store.as_ref()).await.unwrap();
+    let (state, _) = state(db.store.clone());
+    let people = shield::demo::invite_people(&state).await.unwrap();
+
+    // Two candidates: Claire (Thames Valley primary, Hampshire minority) and Aisha (Essex).
+    let mut claire = Client::new(state.clone());
+    enrol_with_password(&mut claire, &people[0].link_path).await;
+    let aisha_invitee = db
+        .store
+        .candidate_invitees(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.name == "Aisha Rahman")
+        .unwrap();
+    let aisha_user = NewUser {
+        role: Role::Candidate,
+        display_name: aisha_invitee.name.clone(),
+        email: aisha_invitee.email.clone(),
+        candidate_id: Some(aisha_invitee.candidate_id),
+        forces: Vec::new(),
+    };
+    let (_, token) = shield_web::invitations::issue(&state, &aisha_user, None)
+        .await
+        .unwrap();
+    let mut aisha = Client::new(state.clone());
+    enrol_with_password(&mut aisha, &format!("/invitations/{token}")).await;
+
+    let tv = ForceCode::parse("E23000029").unwrap();
+    let essex = ForceCode::parse("E23000028").unwrap();
+    let mut contact_tv = signed_in(
+        &state,
+        &db,
+        Role::ForceContact,
+        "tv.contact@police.example",
+        vec![tv],
+    )
+    .await;
+    let mut contact_essex = signed_in(
+        &state,
+        &db,
+        Role::ForceContact,
+        "essex.contact@police.example",
+        vec![essex],
+    )
+    .await;
+    let mut coordinator = signed_in(
+        &state,
+        &db,
+        Role::Coordinator,
+        "coord@shield.example",
+        vec![],
+    )
+    .await;
+    let mut admin = signed_in(&state, &db, Role::Admin, "admin@shield.example", vec![]).await;
+
+    for &(method, template, path, access) in WALK {
+        let mut anonymous = Client::new(state.clone());
+        let page = hit(&mut anonymous, method, path).await;
+        assert!(
+            page.status.as_u16() < 500,
+            "{method} {template} anonymous: {}",
+            page.status
+        );
+        match access {
+            Access::Public => {
+                assert_eq!(page.status, StatusCode::OK, "{method} {template} anonymous")
+            }
+            Access::SignInFlow => {}
+            Access::CandidateOwn | Access::OwnAccount => {
+                // Without credentials: to sign-in for pages (POSTs without a session are 403).
+                assert!(
+                    page.location.as_deref() == Some("/sign-in")
+                        || page.status == StatusCode::FORBIDDEN,
+                    "{method} {template} anonymous: {} {:?}",
+                    page.status,
+                    page.location
+                );
+            }
+        }
+        if access == Access::CandidateOwn && method == "GET" {
+            // Own record: allowed, and it is one's own.
+            let own = hit(&mut claire, method, path).await;
+            assert_eq!(own.status, StatusCode::OK, "{template} for its candidate");
+            let other = hit(&mut aisha, method, path).await;
+            assert_eq!(
+                other.status,
+                StatusCode::OK,
+                "{template} for another candidate"
+            );
+            if template == "/home" {
+                assert!(
+                    own.text().contains("Claire Whitfield") && !own.text().contains("Aisha Rahman")
+                );
+                assert!(
+                    other.text().contains("Aisha Rahman")
+                        && !other.text().contains("Claire Whitfield")
+                );
+            }
+            // Police of either force, coordinators and admins have no "own candidate record".
+            for (who, client) in [
+                ("force contact (candidate's force)", &mut contact_tv),
+                ("force contact (another force)", &mut contact_essex),
+                ("coordinator", &mut coordinator),
+                ("admin", &mut admin),
+            ] {
+                let page = hit(client, method, path).await;
+                assert_eq!(page.status, StatusCode::FORBIDDEN, "{template} as {who}");
+            }
+        }
+        if access == Access::OwnAccount && method == "GET" {
+            for (who, client) in [
+                ("candidate", &mut claire),
+                ("force contact", &mut contact_tv),
+                ("coordinator", &mut coordinator),
+                ("admin", &mut admin),
+            ] {
+                let page = hit(client, method, path).await;
+                assert_eq!(page.status, StatusCode::OK, "{template} as {who}");
+            }
+        }
+        if method == "POST" {
+            // No state change without the form token, whoever asks.
+            let mut tokenless = Client::new(state.clone());
+            tokenless.cookie = claire.cookie.clone();
+            let page = tokenless.post(path, &[]).await;
+            assert!(
+                matches!(page.status, StatusCode::FORBIDDEN | StatusCode::BAD_REQUEST),
+                "{method} {template} without a token: {}",
+                page.status
+            );
+        }
+    }
+}
