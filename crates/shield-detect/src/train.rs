@@ -154,33 +154,59 @@ pub fn fit_logistic(xs: &[Vec<f32>], ys: &[bool], opts: &TrainOptions) -> Logist
     // Balance the classes so rare labels are not drowned out.
     let (wp, wn) = (n as f32 / (2.0 * pos), n as f32 / (2.0 * neg));
 
-    let mut w = vec![0f32; d];
-    let mut b = 0f32;
-    let (mut vw, mut vb) = (vec![0f32; d], 0f32);
-    let mut grad = vec![0f32; d];
-    for _ in 0..opts.epochs {
-        grad.iter_mut().for_each(|g| *g = 0.0);
-        let mut gb = 0f32;
-        for (x, &y) in z.iter().zip(ys) {
-            let p = sigmoid(w.iter().zip(x).map(|(a, b)| a * b).sum::<f32>() + b);
-            let err = (p - if y { 1.0 } else { 0.0 }) * if y { wp } else { wn };
-            for j in 0..d {
-                grad[j] += err * x[j];
-            }
-            gb += err;
-        }
-        for j in 0..d {
-            let g = grad[j] / n as f32 + opts.l2 * w[j];
-            vw[j] = 0.9 * vw[j] + g;
-            w[j] -= opts.learning_rate * vw[j];
-        }
-        vb = 0.9 * vb + gb / n as f32;
-        b -= opts.learning_rate * vb;
-    }
+    let (w, b) = gradient_descent(&z, ys, (wp, wn), opts)
+        .expect("logistic regression on in-memory CPU tensors of matching shapes");
     // Fold standardisation back in: w·(x-m)/s + b = (w/s)·x + (b - Σ w m / s).
     let weights: Vec<f32> = (0..d).map(|j| w[j] / sd[j]).collect();
     let bias = b - (0..d).map(|j| w[j] * mean[j] / sd[j]).sum::<f32>();
     Logistic { weights, bias }
+}
+
+/// Full-batch gradient descent with momentum on standardised features `z`,
+/// with class weights `(positive, negative)`. The two products per epoch
+/// (`Z·w` and `Zᵀ·err`) are candle matmuls, so training is fast even in an
+/// unoptimised build (the dependencies are optimised; this crate may not be).
+fn gradient_descent(
+    z: &[Vec<f32>],
+    ys: &[bool],
+    (wp, wn): (f32, f32),
+    opts: &TrainOptions,
+) -> candle_core::Result<(Vec<f32>, f32)> {
+    use candle_core::{Device, Tensor};
+    let dev = Device::Cpu;
+    let (n, d) = (z.len(), z[0].len());
+    let zm = Tensor::from_vec(z.concat(), (n, d), &dev)?;
+    let zt = zm.t()?.contiguous()?;
+    let target = Tensor::from_vec(
+        ys.iter()
+            .map(|&y| if y { 1f32 } else { 0.0 })
+            .collect::<Vec<_>>(),
+        (n, 1),
+        &dev,
+    )?;
+    let class_weight = Tensor::from_vec(
+        ys.iter()
+            .map(|&y| if y { wp } else { wn })
+            .collect::<Vec<_>>(),
+        (n, 1),
+        &dev,
+    )?;
+    let mut w = Tensor::zeros((d, 1), candle_core::DType::F32, &dev)?;
+    let mut vw = w.zeros_like()?;
+    let (mut b, mut vb) = (0f32, 0f32);
+    let lr = f64::from(opts.learning_rate);
+    for _ in 0..opts.epochs {
+        let logits = (zm.matmul(&w)? + f64::from(b))?;
+        let p = candle_nn::ops::sigmoid(&logits)?;
+        let err = ((p - &target)? * &class_weight)?;
+        let grad = ((zt.matmul(&err)? / n as f64)? + (&w * f64::from(opts.l2))?)?;
+        vw = ((vw * 0.9)? + grad)?;
+        w = (w - (&vw * lr)?)?;
+        let gb = err.sum_all()?.to_scalar::<f32>()?;
+        vb = 0.9 * vb + gb / n as f32;
+        b -= opts.learning_rate * vb;
+    }
+    Ok((w.flatten_all()?.to_vec1::<f32>()?, b))
 }
 
 /// Assigns examples to folds through a fixed pseudo-random permutation, so

@@ -91,7 +91,7 @@ fn matches_candle_transformers_reference() {
 #[test]
 fn missing_model_is_reported_plainly() {
     let dir = tempfile::tempdir().unwrap();
-    let err = Embedder::load(dir.path()).err().expect("load must fail");
+    let err = Embedder::load(dir.path()).expect_err("load must fail");
     assert!(matches!(err, DetectError::MissingModelFile(_)), "{err}");
     let d = Detector::load_or_rules_only(dir.path(), &dir.path().join("heads.json"));
     match d.model_status() {

@@ -75,7 +75,10 @@ pub fn router(state: AppState) -> Router {
             "/sign-in/code",
             get(html::sign_in::code_form).post(html::sign_in::code_submit),
         )
-        .route("/sign-in/again", get(html::sign_in::again))
+        .route(
+            "/sign-in/again",
+            get(html::sign_in::again).post(html::sign_in::again_submit),
+        )
         .route("/sign-out", post(html::sign_in::sign_out))
         .route(
             "/invitations/{token}",
@@ -86,6 +89,11 @@ pub fn router(state: AppState) -> Router {
             get(html::enrol::authenticator).post(html::enrol::confirm_authenticator),
         )
         .route("/home", get(html::home::show))
+        .route("/enrolment", get(html::enrolment::index))
+        .route(
+            "/enrolment/{candidate}/invite",
+            post(html::enrolment::invite),
+        )
         .route(
             "/details",
             get(html::home::details_form).post(html::home::save_details),

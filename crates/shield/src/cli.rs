@@ -1,4 +1,4 @@
-//! The command line: `shield migrate | import | stats | serve | demo | audit | bench`.
+//! The command line: `shield migrate | import | stats | serve | demo | audit | bench | detect`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -72,6 +72,8 @@ pub enum Command {
     /// Benchmarks (not tests): measure and print figures.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Scan messages for threats, doxxing and abuse (rules, plus the model when present).
+    Detect(crate::detect_cmd::DetectArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -197,6 +199,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(command) => crate::keys::run(&config, command).await?,
         Command::Demo { .. } => crate::demo::run(&config).await?,
         Command::Audit(command) => crate::audit_cmd::run(&config, command).await?,
+        Command::Detect(args) => crate::detect_cmd::run(args)?,
         Command::Bench(BenchCommand::Import {
             data,
             postgres_url,

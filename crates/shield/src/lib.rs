@@ -6,6 +6,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod detect_cmd;
 pub mod import;
 pub mod invite;
 pub mod keys;

@@ -187,7 +187,7 @@ async fn force_contact_enrols_and_signs_in_with_a_passkey(db: TestDb) {
         "no password for police"
     );
     click(c, "#create-passkey").await;
-    arrive_at(c, "/").await;
+    arrive_at(c, "/enrolment").await;
 
     let auth = db.store.user_auth(user).await.unwrap().unwrap();
     assert_eq!((auth.status, auth.passkeys), (UserStatus::Active, 1));
@@ -218,10 +218,23 @@ async fn force_contact_enrols_and_signs_in_with_a_passkey(db: TestDb) {
     c.goto(&format!("{base}/account/passkeys")).await.unwrap();
     arrive_at(c, "/sign-in").await;
 
+    // Someone has been guessing the (non-existent) password: the account is soft-locked. That
+    // lock is for passwords; it must not lock out the passkey (SECURITY.md V6.3.1).
+    let locked_until = chrono::Utc::now().timestamp_millis() + 3_600_000;
+    let failed = AuditEvent::new(
+        AuditAction::SIGN_IN_FAILED,
+        AuditOutcome::Failure,
+        chrono::Utc::now(),
+    );
+    db.store
+        .record_sign_in_failure(user, Some(locked_until), &failed)
+        .await
+        .unwrap();
+
     // Sign in with the passkey alone: no email, no password.
     c.goto(&format!("{base}/sign-in")).await.unwrap();
     click(c, "#passkey-sign-in").await;
-    arrive_at(c, "/").await;
+    arrive_at(c, "/enrolment").await;
     c.goto(&format!("{base}/account/passkeys")).await.unwrap();
     let text = body_text(c).await;
     assert!(
@@ -275,6 +288,7 @@ async fn force_contact_enrols_and_signs_in_with_a_passkey(db: TestDb) {
         .into_iter()
         .filter(|e| {
             e.event.action().as_str() == "sign_in_failed"
+                && e.event.details().get("method").map(String::as_str) == Some("passkey")
                 && e.event.actor().map(|a| a.user_id()) == Some(user.0)
         })
         .count();

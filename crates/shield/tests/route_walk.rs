@@ -27,6 +27,8 @@ enum Access {
     CandidateOwn,
     /// Anyone signed in, about their own account (sign-in methods).
     OwnAccount,
+    /// Enrolment lists and invitations: police of the force, coordinators.
+    Enrolment,
 }
 
 /// (method, route template as written in the router, a concrete path, access).
@@ -132,6 +134,13 @@ const WALK: &[(&str, &str, &str, Access)] = &[
         Access::SignInFlow,
     ),
     ("GET", "/home", "/home", Access::CandidateOwn),
+    ("GET", "/enrolment", "/enrolment", Access::Enrolment),
+    (
+        "POST",
+        "/enrolment/{candidate}/invite",
+        "/enrolment/{priya}/invite",
+        Access::Enrolment,
+    ),
     ("GET", "/details", "/details", Access::CandidateOwn),
     ("POST", "/details", "/details", Access::CandidateOwn),
 ];
@@ -230,7 +239,21 @@ async fn hit(client: &mut Client, method: &str, path: &str) -> common::Page {
     if method == "GET" {
         client.get(path).await
     } else {
-        let csrf = client.get("/sign-in").await.csrf();
+        // The session's own form token: what any of its pages would carry.
+        let csrf = match &client.cookie {
+            Some(cookie) => {
+                let hash = shield_web::auth::token::hash(cookie);
+                client
+                    .state
+                    .store
+                    .session(&hash)
+                    .await
+                    .unwrap()
+                    .map(|s| s.csrf_token)
+                    .unwrap_or_default()
+            }
+            None => client.get("/sign-in").await.csrf(),
+        };
         client.post(path, &[("csrf", &csrf)]).await
     }
 }
@@ -296,7 +319,19 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
     .await;
     let mut admin = signed_in(&state, &db, Role::Admin, "admin@shield.example", vec![]).await;
 
+    // Priya Lawson stands in Ashcombe and Rye Vale: Hampshire only.
+    let priya = db
+        .store
+        .candidate_invitees(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.name == "Priya Lawson")
+        .unwrap()
+        .candidate_id;
     for &(method, template, path, access) in WALK {
+        let path = &path.replace("{priya}", &priya.to_string());
+        let path = path.as_str();
         let mut anonymous = Client::new(state.clone());
         let page = hit(&mut anonymous, method, path).await;
         assert!(
@@ -309,7 +344,7 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
                 assert_eq!(page.status, StatusCode::OK, "{method} {template} anonymous")
             }
             Access::SignInFlow => {}
-            Access::CandidateOwn | Access::OwnAccount => {
+            Access::CandidateOwn | Access::OwnAccount | Access::Enrolment => {
                 // Without credentials: to sign-in for pages (POSTs without a session are 403).
                 assert!(
                     page.location.as_deref() == Some("/sign-in")
@@ -360,6 +395,47 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
                 let page = hit(client, method, path).await;
                 assert_eq!(page.status, StatusCode::OK, "{template} as {who}");
             }
+        }
+        if access == Access::Enrolment && method == "GET" {
+            assert_eq!(
+                hit(&mut contact_tv, method, path).await.status,
+                StatusCode::OK,
+                "own force"
+            );
+            let other_force = hit(&mut contact_tv, method, "/enrolment?force=E23000028").await;
+            assert_eq!(
+                other_force.status,
+                StatusCode::FORBIDDEN,
+                "another force's enrolment"
+            );
+            assert_eq!(
+                hit(&mut coordinator, method, path).await.status,
+                StatusCode::OK
+            );
+            for (who, client) in [("candidate", &mut claire), ("admin", &mut admin)] {
+                assert_eq!(
+                    hit(client, method, path).await.status,
+                    StatusCode::FORBIDDEN,
+                    "{template} as {who}"
+                );
+            }
+        }
+        if access == Access::Enrolment && method == "POST" {
+            for (who, client) in [
+                ("candidate", &mut claire),
+                ("force contact of another force", &mut contact_tv),
+                ("force contact of another force", &mut contact_essex),
+                ("admin", &mut admin),
+            ] {
+                let page = hit(client, method, path).await;
+                assert_eq!(page.status, StatusCode::FORBIDDEN, "{template} as {who}");
+            }
+            let page = hit(&mut coordinator, method, path).await;
+            assert_eq!(
+                page.location.as_deref(),
+                Some("/enrolment?sent=1"),
+                "{template} as coordinator"
+            );
         }
         if method == "POST" {
             // No state change without the form token, whoever asks.

@@ -208,3 +208,59 @@ impl Guard for ViewOwnSensitive {
         })
     }
 }
+
+/// The enrolment list of one force (`?force=CODE`), or of every force for coordinators.
+/// A force contact with no `force` given sees their first force.
+#[derive(Debug)]
+pub struct ForceEnrolment;
+
+impl Guard for ForceEnrolment {
+    const ACTION: Action = Action::ViewForceEnrolment;
+
+    async fn target(parts: &mut Parts, _: &AppState, actor: &Actor) -> Result<Target, AppError> {
+        let force = parts
+            .uri
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("force="))
+            .filter(|v| !v.is_empty());
+        match force {
+            Some(code) => ForceCode::parse(code)
+                .map(Target::Force)
+                .map_err(|e| AppError::bad_request("force", e.message)),
+            None => match actor.forces.iter().next() {
+                Some(first) if actor.role == shield_domain::Role::ForceContact => {
+                    Ok(Target::Force(first.clone()))
+                }
+                _ => Ok(Target::Service),
+            },
+        }
+    }
+}
+
+/// Inviting (or re-inviting) one candidate: police of the candidate's forces, coordinators.
+#[derive(Debug)]
+pub struct InviteCandidate;
+
+impl Guard for InviteCandidate {
+    const ACTION: Action = Action::InviteCandidate;
+
+    async fn target(parts: &mut Parts, state: &AppState, _: &Actor) -> Result<Target, AppError> {
+        let id = parts
+            .uri
+            .path()
+            .split('/')
+            .nth(2)
+            .and_then(|s| s.parse::<i64>().ok())
+            .ok_or(AppError::NotFound)?;
+        let forces = state.store.candidate_forces(CandidateId(id)).await?;
+        if forces.is_empty() {
+            return Err(AppError::NotFound);
+        }
+        Ok(Target::Candidate {
+            id: CandidateId(id),
+            forces,
+        })
+    }
+}

@@ -3,6 +3,7 @@
 
 pub(crate) mod constituencies;
 pub(crate) mod enrol;
+pub(crate) mod enrolment;
 pub(crate) mod errors;
 pub(crate) mod forces;
 pub(crate) mod home;

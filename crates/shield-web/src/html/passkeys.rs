@@ -83,11 +83,7 @@ fn redirect_json(to: &str, cookie: Option<axum::http::HeaderValue>) -> Result<Re
 }
 
 fn home_of(role: Role) -> &'static str {
-    if role == Role::Candidate {
-        "/home"
-    } else {
-        "/"
-    }
+    crate::html::sign_in::home_of(role)
 }
 
 fn internal(e: impl std::fmt::Display) -> AppError {

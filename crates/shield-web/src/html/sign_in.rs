@@ -48,8 +48,14 @@ pub(crate) async fn form(
     MaybeSession(session): MaybeSession,
     Query(query): Query<SignInQuery>,
 ) -> Result<Response, AppError> {
-    if session.as_ref().is_some_and(|s| s.record.user_id.is_some()) {
-        return Ok(Redirect::to("/home").into_response());
+    if let Some(user) = session.as_ref().and_then(|s| s.record.user_id) {
+        let role = state
+            .store
+            .user_auth(user)
+            .await?
+            .map(|u| u.role)
+            .unwrap_or(Role::Admin);
+        return Ok(Redirect::to(home_of(role)).into_response());
     }
     let (session, cookie) = ensure(&state, session).await?;
     let notice = if query.signed_out.is_some() {
@@ -234,6 +240,15 @@ pub(crate) async fn code_submit(
     with_cookie(Redirect::to(to).into_response(), Some(cookie))
 }
 
+/// Where each role lands after signing in.
+pub(crate) fn home_of(role: Role) -> &'static str {
+    match role {
+        Role::Candidate => "/home",
+        Role::ForceContact | Role::Coordinator => "/enrolment",
+        Role::Delegate | Role::Admin => "/",
+    }
+}
+
 /// A current authenticator code (single use), or an unused recovery code (then spent).
 async fn check_second_factor(
     state: &AppState,
@@ -321,14 +336,42 @@ fn event(
     Ok(AuditEvent::new(action, outcome, chrono_now(state)).with_actor(actor))
 }
 
-/// Re-authentication for sensitive actions: the old session ends and the person signs in again.
+#[derive(Debug, Template)]
+#[template(path = "sign_in/again.html")]
+struct AgainPage {
+    section: &'static str,
+    csrf: String,
+}
+
+/// Re-authentication for sensitive actions: explains, and offers to sign in again. A GET never
+/// changes anything; the button posts to [`again_submit`].
 pub(crate) async fn again(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
 ) -> Result<Response, AppError> {
-    if let Some(s) = session {
-        state.store.delete_session(&s.token_hash, None).await?;
-    }
+    let (session, cookie) = ensure(&state, session).await?;
+    with_cookie(
+        super::page(
+            StatusCode::OK,
+            &AgainPage {
+                section: "",
+                csrf: session.record.csrf_token,
+            },
+        )?,
+        cookie,
+    )
+}
+
+/// Ends the current session and starts a fresh sign-in.
+pub(crate) async fn again_submit(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    CsrfForm(_): CsrfForm<SignOutForm>,
+) -> Result<Response, AppError> {
+    state
+        .store
+        .delete_session(&session.token_hash, None)
+        .await?;
     with_cookie(
         Redirect::to("/sign-in?again=1").into_response(),
         Some(clear_cookie()),

@@ -1,0 +1,342 @@
+//! `shield detect`: scan messages for violent and sexual threats, doxxing and abuse with
+//! `shield-detect`. The rules tier always runs; the all-MiniLM-L6-v2 tier runs when its files
+//! are present (`scripts/fetch-model`), and stderr says plainly when they are not.
+//!
+//! - `shield detect` reads plain-text lines on stdin and prints each full analysis as JSON
+//!   (labels, scores, spans with reasons, notes).
+//! - `shield detect --jsonl` reads `{"id","text"}` lines and writes `shield_detect::jsonl`'s
+//!   result lines; a malformed line stops it with an error naming the line.
+//! - `shield detect train | eval | bench` train the heads, evaluate a labelled file and measure
+//!   throughput.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use shield_detect::heads::Heads;
+use shield_detect::model::Embedder;
+use shield_detect::train::{self, Example, TrainOptions};
+use shield_detect::{Detector, ModelStatus, eval, jsonl};
+
+/// The model directory inside the repository (or the current directory).
+const MODEL_REL: &str = "models/all-MiniLM-L6-v2";
+/// The labelled evaluation split, compiled in as `bench`'s default workload.
+const EVAL_JSONL: &str = include_str!("../../shield-detect/data/eval.jsonl");
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct DetectArgs {
+    /// Read `{"id","text"}` JSON lines on stdin; write one result line per message.
+    #[arg(long)]
+    pub jsonl: bool,
+    /// The model directory [default: models/all-MiniLM-L6-v2 in the current directory or the
+    /// repository].
+    #[arg(long, global = true, env = "SHIELD_MODEL_DIR", value_name = "DIR")]
+    pub model: Option<PathBuf>,
+    /// A heads file [default: crates/shield-detect/heads/heads.json, compiled in].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub heads: Option<PathBuf>,
+    /// Do not load the model: rules only.
+    #[arg(long, global = true)]
+    pub rules_only: bool,
+    #[command(subcommand)]
+    pub command: Option<DetectCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DetectCommand {
+    /// Train the four heads on the model's embeddings and write them as JSON.
+    Train {
+        /// The Davidson et al. CSV: extra examples for the abuse head only.
+        #[arg(long, value_name = "PATH")]
+        davidson: Option<PathBuf>,
+        /// How many Davidson rows to use, spread over the file.
+        #[arg(long, default_value_t = 3000)]
+        davidson_limit: usize,
+        /// Training data [default: crates/shield-detect/data/train.jsonl].
+        #[arg(long, value_name = "FILE")]
+        data: Option<PathBuf>,
+        /// Where to write the heads [default: crates/shield-detect/heads/heads.json].
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Precision, recall and F1 per label, threat recall and hard-negative false alarms.
+    Eval {
+        /// Labelled `{"text","labels","kind"}` lines.
+        file: PathBuf,
+        /// Also draw the precision-recall curves as SVG.
+        #[arg(long, value_name = "OUT.svg")]
+        svg: Option<PathBuf>,
+        /// List every miss and false alarm.
+        #[arg(long)]
+        misses: bool,
+    },
+    /// Throughput and single-message latency (a benchmark: it measures, it asserts nothing).
+    Bench {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Labelled messages to use [default: the eval split, compiled in].
+        #[arg(long, value_name = "FILE")]
+        data: Option<PathBuf>,
+        /// How many distinct copies of the messages to run batched.
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
+        /// How many messages to time one at a time.
+        #[arg(long, default_value_t = 300)]
+        single: usize,
+    },
+}
+
+pub fn run(args: DetectArgs) -> anyhow::Result<()> {
+    match args.command {
+        None if args.jsonl => {
+            let d = detector(&args)?;
+            let stdin = std::io::stdin().lock();
+            let stdout = std::io::BufWriter::new(std::io::stdout().lock());
+            jsonl::run(stdin, stdout, &d).context("shield detect --jsonl: standard input")?;
+        }
+        None => {
+            let d = detector(&args)?;
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            for (i, line) in std::io::stdin().lock().lines().enumerate() {
+                let line = line.with_context(|| format!("standard input, line {}", i + 1))?;
+                serde_json::to_writer(&mut out, &d.analyse(&line))?;
+                writeln!(out)?;
+            }
+            out.flush()?;
+        }
+        Some(DetectCommand::Train {
+            ref davidson,
+            davidson_limit,
+            ref data,
+            ref out,
+        }) => {
+            let data = data
+                .clone()
+                .unwrap_or_else(|| locate("crates/shield-detect/data/train.jsonl"));
+            let out = out
+                .clone()
+                .unwrap_or_else(|| locate("crates/shield-detect/heads/heads.json"));
+            let examples = train::load_examples(&data)?;
+            let dir = model_dir(&args);
+            let embedder = Embedder::load(&dir).with_context(|| {
+                format!(
+                    "training needs the model in {} (run scripts/fetch-model)",
+                    dir.display()
+                )
+            })?;
+            let mut opts = TrainOptions::default();
+            if let Some(csv) = davidson {
+                opts.abuse_extra = train::read_davidson_csv(csv, davidson_limit)?;
+                eprintln!(
+                    "using {} extra abuse examples from {}",
+                    opts.abuse_extra.len(),
+                    csv.display()
+                );
+            }
+            let t = Instant::now();
+            let heads = train::train(&examples, &embedder, &opts)?;
+            heads.save(&out)?;
+            eprintln!(
+                "trained {} heads on {} examples in {:.1}s -> {}",
+                heads.heads.len(),
+                examples.len(),
+                t.elapsed().as_secs_f32(),
+                out.display()
+            );
+            for h in &heads.heads {
+                eprintln!("  {:<16} threshold {:.2}", h.label.as_str(), h.threshold);
+            }
+        }
+        Some(DetectCommand::Eval {
+            ref file,
+            ref svg,
+            misses,
+        }) => {
+            let examples = train::load_examples(file)?;
+            let d = detector(&args)?;
+            let report = eval::evaluate(&d, &examples);
+            match d.model_status() {
+                ModelStatus::Loaded => println!("tiers: rules + model"),
+                ModelStatus::Unavailable(_) => println!("tiers: rules only"),
+            }
+            print!("{}", report.to_text());
+            if misses {
+                for m in &report.misses {
+                    println!(
+                        "MISS [{}] expected {:?} got {:?}: {}",
+                        m.kind, m.expected, m.got, m.text
+                    );
+                }
+            }
+            if let Some(svg) = svg {
+                std::fs::write(svg, eval::render_pr_svg(&report))
+                    .with_context(|| format!("cannot write {}", svg.display()))?;
+                eprintln!("wrote {}", svg.display());
+            }
+        }
+        Some(DetectCommand::Bench {
+            json,
+            ref data,
+            repeat,
+            single,
+        }) => {
+            let examples = match data {
+                Some(path) => train::load_examples(path)?,
+                None => train::read_examples(EVAL_JSONL.as_bytes())?,
+            };
+            let d = detector(&args)?;
+            let report = bench(&examples, &d, repeat, single)?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                print_bench(&report);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The model directory: `--model` / `SHIELD_MODEL_DIR` as given, else `models/all-MiniLM-L6-v2`
+/// in the current directory when it is there, else in the repository the binary was built from.
+fn model_dir(args: &DetectArgs) -> PathBuf {
+    args.model.clone().unwrap_or_else(|| locate(MODEL_REL))
+}
+
+/// `rel` under the current directory when it exists there, else under the repository root.
+fn locate(rel: &str) -> PathBuf {
+    let here = PathBuf::from(rel);
+    if here.exists() {
+        return here;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(rel)
+}
+
+/// The detector for the flags given. A missing or broken model is not an error: the rules tier
+/// runs, and stderr says that the model is unavailable and why.
+fn detector(args: &DetectArgs) -> anyhow::Result<Detector> {
+    if args.rules_only {
+        eprintln!("shield detect: rules only (--rules-only)");
+        return Ok(Detector::rules_only());
+    }
+    let heads = match &args.heads {
+        Some(path) => Heads::load(path)?,
+        None => Heads::committed(),
+    };
+    let dir = model_dir(args);
+    let d = Detector::load_or_rules_only_with_heads(&dir, heads);
+    if let ModelStatus::Unavailable(why) = d.model_status() {
+        eprintln!(
+            "shield detect: the model is unavailable, so only the rules tier runs: {why}. \
+             Run scripts/fetch-model, or set SHIELD_MODEL_DIR to a directory holding \
+             config.json, tokenizer.json and model.safetensors."
+        );
+    }
+    Ok(d)
+}
+
+#[derive(Debug, Serialize)]
+struct BenchReport {
+    /// Messages in the batched runs.
+    messages: usize,
+    /// Messages timed one at a time.
+    single_messages: usize,
+    /// `loaded`, or why the model is unavailable.
+    model: String,
+    rules_only: TierFigures,
+    /// Absent when the model is unavailable.
+    rules_and_model: Option<TierFigures>,
+}
+
+#[derive(Debug, Serialize)]
+struct TierFigures {
+    batched_messages_per_s: f64,
+    unbatched_messages_per_s: f64,
+    single_p50_ms: f64,
+    single_p99_ms: f64,
+}
+
+fn bench(
+    examples: &[Example],
+    d: &Detector,
+    repeat: usize,
+    single: usize,
+) -> anyhow::Result<BenchReport> {
+    if examples.is_empty() {
+        bail!("no messages to benchmark");
+    }
+    // Distinct copies, so de-duplication inside the embedder does not flatter the figure.
+    let owned: Vec<String> = (0..repeat.max(1))
+        .flat_map(|r| examples.iter().map(move |e| format!("{} {r}", e.text)))
+        .collect();
+    let texts: Vec<&str> = owned.iter().map(String::as_str).collect();
+    let single = single.clamp(1, texts.len());
+
+    let rules = Detector::rules_only();
+    let rules_only = measure(&rules, &texts, single);
+    let (model, rules_and_model) = match d.model_status() {
+        ModelStatus::Loaded => {
+            let _ = d.analyse_batch(&texts[..64.min(texts.len())]); // warm-up
+            ("loaded".to_string(), Some(measure(d, &texts, single)))
+        }
+        ModelStatus::Unavailable(why) => (format!("unavailable: {why}"), None),
+    };
+    Ok(BenchReport {
+        messages: texts.len(),
+        single_messages: single,
+        model,
+        rules_only,
+        rules_and_model,
+    })
+}
+
+fn measure(d: &Detector, texts: &[&str], single: usize) -> TierFigures {
+    let t = Instant::now();
+    let _ = d.analyse_batch(texts);
+    let batched = texts.len() as f64 / t.elapsed().as_secs_f64();
+
+    let mut latencies: Vec<f64> = Vec::with_capacity(single);
+    let all = Instant::now();
+    for text in &texts[..single] {
+        let t = Instant::now();
+        let _ = d.analyse(text);
+        latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let unbatched = single as f64 / all.elapsed().as_secs_f64();
+    latencies.sort_by(f64::total_cmp);
+    let pct = |p: f64| latencies[((latencies.len() - 1) as f64 * p).round() as usize];
+    TierFigures {
+        batched_messages_per_s: batched,
+        unbatched_messages_per_s: unbatched,
+        single_p50_ms: pct(0.50),
+        single_p99_ms: pct(0.99),
+    }
+}
+
+fn print_bench(r: &BenchReport) {
+    println!(
+        "{} messages batched, {} one at a time; model {}",
+        r.messages, r.single_messages, r.model
+    );
+    let tiers = [
+        ("rules only", Some(&r.rules_only)),
+        ("rules + model", r.rules_and_model.as_ref()),
+    ];
+    for (name, figures) in tiers {
+        if let Some(f) = figures {
+            println!(
+                "{name:<14} batched {:>8.0} msg/s   unbatched {:>8.0} msg/s   p50 {:.3} ms   p99 {:.3} ms",
+                f.batched_messages_per_s,
+                f.unbatched_messages_per_s,
+                f.single_p50_ms,
+                f.single_p99_ms
+            );
+        }
+    }
+}

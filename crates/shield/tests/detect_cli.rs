@@ -1,0 +1,154 @@
+//! `shield detect` as a user runs it: JSON lines in, one verdict line out per message.
+//!
+//! The first test needs the real model (`scripts/fetch-model`, which `scripts/test` runs) and
+//! fails, saying so, when it is missing.
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+const INPUT: &str = concat!(
+    r#"{"id":"threat","text":"I am going to kill you, you traitor."}"#,
+    "\n",
+    r#"{"id":"dox","text":"She lives at 14 Orchard Close, Leeds LS6 2QT. Pay her a visit."}"#,
+    "\n",
+    r#"{"id":"metaphor","text":"We will crush them at the ballot box on Thursday."}"#,
+    "\n",
+);
+
+fn repo_model_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/all-MiniLM-L6-v2")
+}
+
+fn shield() -> Command {
+    let mut cmd = Command::cargo_bin("shield").unwrap();
+    cmd.env("SHIELD_LOG", "warn").env_remove("SHIELD_MODEL_DIR");
+    cmd
+}
+
+fn lines(stdout: &[u8]) -> Vec<Value> {
+    String::from_utf8(stdout.to_vec())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn spans(v: &Value) -> Vec<(String, u64, u64)> {
+    v["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["label"].as_str().unwrap().to_string(),
+                s["start"].as_u64().unwrap(),
+                s["end"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn labels(v: &Value) -> Vec<&str> {
+    v["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect()
+}
+
+/// The spans come from the rules tier, so they are the same with and without the model.
+fn check_spans(out: &[Value]) {
+    assert_eq!(spans(&out[0]), [("threat_violence".into(), 0, 22)]);
+    // "She lives at" … "14 Orchard Close" … "LS6 2QT" … ". Pay her a visit" (char offsets).
+    assert_eq!(
+        spans(&out[1]),
+        [
+            ("doxxing".into(), 0, 14),
+            ("doxxing".into(), 13, 29),
+            ("doxxing".into(), 37, 44),
+            ("doxxing".into(), 46, 61),
+        ]
+    );
+    assert_eq!(spans(&out[2]), []);
+    for (v, id) in out.iter().zip(["threat", "dox", "metaphor"]) {
+        assert_eq!(v["id"], id);
+        for key in ["threat_violence", "threat_sexual", "doxxing", "abuse"] {
+            assert!(v["scores"][key].is_number(), "{id}: no score for {key}");
+        }
+    }
+}
+
+#[test]
+fn jsonl_with_the_model_labels_threat_doxxing_and_clears_the_metaphor() {
+    let dir = repo_model_dir();
+    for f in ["config.json", "tokenizer.json", "model.safetensors"] {
+        assert!(
+            dir.join(f).is_file(),
+            "the real model is missing ({} not found): run scripts/fetch-model",
+            dir.join(f).display()
+        );
+    }
+    // No SHIELD_MODEL_DIR: the binary finds models/ at the repository root by itself.
+    let out = shield()
+        .args(["detect", "--jsonl"])
+        .write_stdin(INPUT)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("unavailable"), "{stderr}");
+    let out = lines(&out.stdout);
+    assert_eq!(out.len(), 3);
+    assert_eq!(labels(&out[0]), ["threat_violence"]);
+    // "Pay her a visit" at a home address is a threat as well as doxxing.
+    assert_eq!(labels(&out[1]), ["threat_violence", "doxxing"]);
+    assert!(labels(&out[2]).is_empty(), "{}", out[2]);
+    check_spans(&out);
+}
+
+#[test]
+fn without_the_model_the_rules_still_answer_and_stderr_says_why() {
+    let empty = tempfile::tempdir().unwrap();
+    let out = shield()
+        .env("SHIELD_MODEL_DIR", empty.path())
+        .args(["detect", "--jsonl"])
+        .write_stdin(INPUT)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("model is unavailable") && stderr.contains("config.json"),
+        "{stderr}"
+    );
+    let out = lines(&out.stdout);
+    assert_eq!(out.len(), 3);
+    assert_eq!(labels(&out[0]), ["threat_violence"]);
+    assert_eq!(labels(&out[1]), ["doxxing"]);
+    assert!(labels(&out[2]).is_empty(), "{}", out[2]);
+    check_spans(&out);
+}
+
+#[test]
+fn malformed_line_exits_non_zero_naming_the_line() {
+    let input = concat!(
+        r#"{"id":"1","text":"Thanks for the leaflet"}"#,
+        "\n",
+        r#"{"id":"2","txt":"oops"}"#,
+        "\n",
+        r#"{"id":"3","text":"hello"}"#,
+        "\n",
+    );
+    let out = shield()
+        .args(["detect", "--jsonl", "--rules-only"])
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("line 2"), "{stderr}");
+    assert_eq!(lines(&out.stdout).len(), 1, "the line before is answered");
+}
