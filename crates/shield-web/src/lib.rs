@@ -89,6 +89,7 @@ pub fn router(state: AppState) -> Router {
             get(html::enrol::authenticator).post(html::enrol::confirm_authenticator),
         )
         .route("/home", get(html::home::show))
+        .route("/home/viewed", get(html::home::viewed))
         .route("/enrolment", get(html::enrolment::index))
         .route(
             "/enrolment/{candidate}/invite",

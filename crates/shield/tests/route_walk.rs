@@ -134,6 +134,7 @@ const WALK: &[(&str, &str, &str, Access)] = &[
         Access::SignInFlow,
     ),
     ("GET", "/home", "/home", Access::CandidateOwn),
+    ("GET", "/home/viewed", "/home/viewed", Access::CandidateOwn),
     ("GET", "/enrolment", "/enrolment", Access::Enrolment),
     (
         "POST",

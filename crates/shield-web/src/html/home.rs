@@ -202,3 +202,71 @@ pub(crate) async fn save_details(
         .await?;
     Ok(Redirect::to("/home").into_response())
 }
+
+#[derive(Debug)]
+struct Viewing {
+    when: String,
+    who: &'static str,
+    what: &'static str,
+}
+
+#[derive(Debug, Template)]
+#[template(path = "home/viewed.html")]
+struct ViewedPage {
+    section: &'static str,
+    rows: Vec<Viewing>,
+}
+
+fn role_words(role: &str, own: bool) -> &'static str {
+    match role {
+        _ if own => "You",
+        "candidate" => "A candidate",
+        "delegate" => "Someone acting for you",
+        "force_contact" => "Your named police contact",
+        "coordinator" => "The coordination team",
+        "admin" => "An administrator",
+        _ => "The service",
+    }
+}
+
+fn action_words(action: &str) -> Option<&'static str> {
+    match action {
+        "sensitive_read" => Some("looked at your home address and emergency contact"),
+        "sensitive_details_changed" => Some("changed your home address or emergency contact"),
+        "permission_denied" => Some("tried to open your record and was refused"),
+        _ => None,
+    }
+}
+
+/// Who has looked at the candidate's record (NCSC cloud principle 13: audit information for
+/// users), read from the audit chain.
+pub(crate) async fn viewed(
+    State(state): State<AppState>,
+    auth: Authorized<OwnRecord>,
+) -> Result<Response, AppError> {
+    let id = auth.actor.candidate.ok_or(AppError::Forbidden)?;
+    let events = state
+        .store
+        .audit_for_subject("candidate", &id.to_string(), 200)
+        .await?;
+    let rows = events
+        .iter()
+        .filter_map(|row| {
+            let what = action_words(row.event.action().as_str())?;
+            let actor = row.event.actor();
+            let own = actor.is_some_and(|a| a.user_id() == auth.actor.user_id.0);
+            Some(Viewing {
+                when: row.event.at().format("%-d %B %Y, %H:%M UTC").to_string(),
+                who: role_words(actor.map(|a| a.role()).unwrap_or(""), own),
+                what,
+            })
+        })
+        .collect();
+    super::page(
+        StatusCode::OK,
+        &ViewedPage {
+            section: "home",
+            rows,
+        },
+    )
+}
