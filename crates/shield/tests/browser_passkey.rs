@@ -14,7 +14,10 @@ use shield_store::accounts::{NewInvitation, NewUser, UserStatus};
 use shield_testkit::{Browser, TestDb, both_backends};
 use shield_web::auth::token;
 
-both_backends!(force_contact_enrols_and_signs_in_with_a_passkey);
+both_backends!(
+    force_contact_enrols_and_signs_in_with_a_passkey,
+    candidate_enrols_with_a_passkey_and_sees_their_named_contacts,
+);
 
 /// `POST /session/{id}/webauthn/authenticator`: a platform authenticator that holds resident
 /// keys and verifies the user without asking.
@@ -334,3 +337,54 @@ function post(url, token, body) {
   done({ first, again, fresh });
 })().catch((e) => done({ error: String(e) }));
 "#;
+
+/// Journey 2 with a passkey: a candidate accepts the invitation, registers a passkey, signs out
+/// and back in with it, and sees their named police contacts (both forces of a cross-force seat).
+async fn candidate_enrols_with_a_passkey_and_sees_their_named_contacts(db: TestDb) {
+    shield::demo::load(db.store.as_ref()).await.unwrap();
+    let state = shield_web::AppState::new(db.store.clone());
+    let people = shield::demo::invite_people(&state).await.unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let server = tokio::spawn(shield::serve::serve(
+        state,
+        "127.0.0.1:0".parse().unwrap(),
+        Some(tx),
+    ));
+    let addr = rx.await.unwrap();
+    let browser = Browser::phone().await;
+    let c = &browser.client;
+    c.issue_cmd(AddVirtualAuthenticator)
+        .await
+        .expect("add a virtual authenticator");
+    let base = format!("http://localhost:{}", addr.port());
+
+    c.goto(&format!("{base}{}", people[0].link_path))
+        .await
+        .unwrap();
+    assert!(body_text(c).await.contains("Welcome, Claire Whitfield"));
+    click(c, "#create-passkey").await;
+    arrive_at(c, "/home").await;
+    let text = body_text(c).await;
+    assert!(
+        text.contains("Inspector Helen Grant") && text.contains("Sergeant Joanne Price"),
+        "{text}"
+    );
+
+    c.find(Locator::Css("form[action='/sign-out'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    arrive_at(c, "/sign-in").await;
+    click(c, "#passkey-sign-in").await;
+    arrive_at(c, "/home").await;
+    let text = body_text(c).await;
+    assert!(
+        text.contains("Your named police contacts") && text.contains("Inspector Helen Grant"),
+        "{text}"
+    );
+
+    browser.close().await;
+    server.abort();
+}
