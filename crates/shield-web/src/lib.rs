@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod api;
 mod assets;
 pub mod auth;
 mod error;
@@ -125,6 +126,9 @@ pub fn router(state: AppState) -> Router {
             post(html::passkeys::remove),
         )
         .route(html::passkeys::JS_PATH, get(html::passkeys::js))
+        .route("/api/openapi.json", get(api::openapi::serve))
+        .route("/api/me", get(api::me::me))
+        .route("/api/me/contacts", get(api::me::contacts))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route(assets::APP_CSS_PATH, get(assets::app_css))

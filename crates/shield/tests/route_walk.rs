@@ -133,6 +133,19 @@ const WALK: &[(&str, &str, &str, Access)] = &[
         "/enrol/authenticator",
         Access::SignInFlow,
     ),
+    (
+        "GET",
+        "/api/openapi.json",
+        "/api/openapi.json",
+        Access::Public,
+    ),
+    ("GET", "/api/me", "/api/me", Access::OwnAccount),
+    (
+        "GET",
+        "/api/me/contacts",
+        "/api/me/contacts",
+        Access::CandidateOwn,
+    ),
     ("GET", "/home", "/home", Access::CandidateOwn),
     ("GET", "/home/viewed", "/home/viewed", Access::CandidateOwn),
     ("GET", "/enrolment", "/enrolment", Access::Enrolment),
@@ -349,7 +362,9 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
                 // Without credentials: to sign-in for pages (POSTs without a session are 403).
                 assert!(
                     page.location.as_deref() == Some("/sign-in")
-                        || page.status == StatusCode::FORBIDDEN,
+                        || page.status == StatusCode::FORBIDDEN
+                        || (template.starts_with("/api/")
+                            && page.status == StatusCode::UNAUTHORIZED),
                     "{method} {template} anonymous: {} {:?}",
                     page.status,
                     page.location
