@@ -112,3 +112,65 @@ fn free_port() -> u16 {
         .map(|a| a.port())
         .expect("find a free port")
 }
+
+/// Helpers for journeys: each waits (bounded) for the page rather than sleeping blindly.
+pub mod page {
+    use std::time::Duration;
+
+    use fantoccini::elements::Element;
+    use fantoccini::{Client, Locator};
+
+    /// The visible text of the page.
+    pub async fn text(c: &Client) -> String {
+        match c.find(Locator::Css("body")).await {
+            Ok(body) => body.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// Waits for the next page's landmark element, so nothing reads a page mid-load.
+    pub async fn arrive(c: &Client, css: &str) -> Element {
+        match c
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+        {
+            Ok(e) => e,
+            Err(_) => panic!("{css} never appeared; the page says:\n{}", text(c).await),
+        }
+    }
+
+    /// Waits for the browser to be at `path` (ignoring the query), then returns the URL.
+    pub async fn arrive_at(c: &Client, path: &str) -> url::Url {
+        for _ in 0..200 {
+            let url = c.current_url().await.expect("current url");
+            if url.path() == path {
+                return url;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let url = c.current_url().await.expect("current url");
+        panic!(
+            "the browser never reached {path}; it is at {url}:\n{}",
+            text(c).await
+        );
+    }
+
+    /// Clicks an element once it exists and is shown (script-revealed controls start hidden).
+    pub async fn click(c: &Client, css: &str) {
+        let element = arrive(c, css).await;
+        for _ in 0..100 {
+            if element.is_displayed().await.unwrap_or(false) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        element.click().await.expect("click");
+    }
+
+    /// Types into a field.
+    pub async fn fill(c: &Client, css: &str, value: &str) {
+        arrive(c, css).await.send_keys(value).await.expect("type");
+    }
+}

@@ -3,7 +3,7 @@
 mod browser;
 mod smtp;
 
-pub use browser::{Browser, PHONE};
+pub use browser::{Browser, PHONE, page};
 pub use smtp::{ReceivedEmail, SinkTimeout, SmtpSink};
 
 use std::path::PathBuf;

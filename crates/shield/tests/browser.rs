@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 
 use fantoccini::{Locator, key::Key};
+use shield_testkit::page::{arrive, fill};
 use shield_testkit::{Browser, TestDb, both_backends};
 
 both_backends!(
@@ -29,14 +30,7 @@ async fn start_demo(
 }
 
 async fn body_text(browser: &Browser) -> String {
-    browser
-        .client
-        .find(Locator::Css("body"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    shield_testkit::page::text(&browser.client).await
 }
 
 async fn demo_page_shows_constituencies_with_their_forces(db: TestDb) {
@@ -112,44 +106,8 @@ async fn wait_for_query(c: &fantoccini::Client, needle: &str) {
     panic!("the browser never reached a URL containing {needle}");
 }
 
-/// Waits (bounded) for the next page's landmark element, so nothing reads a page mid-load.
-async fn arrive(c: &fantoccini::Client, css: &str) -> fantoccini::elements::Element {
-    match c
-        .wait()
-        .at_most(std::time::Duration::from_secs(10))
-        .for_element(Locator::Css(css))
-        .await
-    {
-        Ok(e) => e,
-        Err(_) => {
-            let text = c
-                .find(Locator::Css("body"))
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap_or_default();
-            panic!("{css} never appeared; the page says:\n{text}");
-        }
-    }
-}
-
-async fn fill(c: &fantoccini::Client, css: &str, text: &str) {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .send_keys(text)
-        .await
-        .unwrap();
-}
-
 async fn submit(c: &fantoccini::Client) {
-    c.find(Locator::Css("main button[type='submit']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    shield_testkit::page::click(c, "main button[type='submit']").await;
 }
 
 /// Journey 2 in a real browser at phone size: invitation → password → authenticator app →

@@ -4,10 +4,9 @@
 //! server must refuse a replayed assertion (ASVS V6.7.2).
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
+use fantoccini::Locator;
 use fantoccini::wd::WebDriverCompatibleCommand;
-use fantoccini::{Client, Locator};
 use shield_domain::audit::{AuditAction, AuditEvent, AuditOutcome};
 use shield_domain::{Role, UserId};
 use shield_store::accounts::{NewInvitation, NewUser, UserStatus};
@@ -122,47 +121,7 @@ async fn invite_officer(db: &TestDb) -> (UserId, String) {
     (user, link)
 }
 
-async fn body_text(c: &Client) -> String {
-    c.find(Locator::Css("body"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
-/// Waits (bounded) for the browser to be at `path` (ignoring the query), then returns the URL.
-async fn arrive_at(c: &Client, path: &str) -> url::Url {
-    for _ in 0..200 {
-        let url = c.current_url().await.unwrap();
-        if url.path() == path {
-            return url;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let url = c.current_url().await.unwrap();
-    panic!(
-        "the browser never reached {path}; it is at {url}:\n{}",
-        body_text(c).await
-    );
-}
-
-async fn click(c: &Client, css: &str) {
-    let element = c
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap();
-    // The passkey controls start hidden and are shown by the script: wait until they are.
-    for _ in 0..100 {
-        if element.is_displayed().await.unwrap() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    element.click().await.unwrap();
-}
+use shield_testkit::page::{arrive_at, click, text as body_text};
 
 async fn force_contact_enrols_and_signs_in_with_a_passkey(db: TestDb) {
     let (addr, server) = start(&db).await;

@@ -53,6 +53,18 @@ pub trait HasCsrf {
     fn csrf(&self) -> &str;
 }
 
+/// Implements [`HasCsrf`] for form structs with a `csrf: String` field.
+#[macro_export]
+macro_rules! has_csrf {
+    ($($form:ty),+ $(,)?) => {
+        $(impl $crate::auth::csrf::HasCsrf for $form {
+            fn csrf(&self) -> &str {
+                &self.csrf
+            }
+        })+
+    };
+}
+
 /// Extracts a URL-encoded form after checking its token against the session; a missing
 /// session or a wrong token is a 403, and the handler never runs.
 #[derive(Debug)]

@@ -161,6 +161,13 @@ pub(crate) fn chrono_now(state: &AppState) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp_millis(state.clock.now_ms()).unwrap_or_default()
 }
 
+/// The signed-in person's own candidacy, with its forces; only candidates have one.
+async fn own_candidacy(state: &AppState, actor: &Actor) -> Result<Target, AppError> {
+    let id = actor.candidate.ok_or(AppError::Forbidden)?;
+    let forces = state.store.candidate_forces(id).await?;
+    Ok(Target::Candidate { id, forces })
+}
+
 /// The signed-in candidate's own record (`/home`, `/details`).
 #[derive(Debug)]
 pub struct OwnRecord;
@@ -169,11 +176,7 @@ impl Guard for OwnRecord {
     const ACTION: Action = Action::ViewCandidate;
 
     async fn target(_: &mut Parts, state: &AppState, actor: &Actor) -> Result<Target, AppError> {
-        let id = actor.candidate.ok_or(AppError::Forbidden)?;
-        Ok(Target::Candidate {
-            id,
-            forces: state.store.candidate_forces(id).await?,
-        })
+        own_candidacy(state, actor).await
     }
 }
 
@@ -185,11 +188,7 @@ impl Guard for EditOwnSensitive {
     const ACTION: Action = Action::EditSensitiveDetails;
 
     async fn target(_: &mut Parts, state: &AppState, actor: &Actor) -> Result<Target, AppError> {
-        let id = actor.candidate.ok_or(AppError::Forbidden)?;
-        Ok(Target::Candidate {
-            id,
-            forces: state.store.candidate_forces(id).await?,
-        })
+        own_candidacy(state, actor).await
     }
 }
 
@@ -201,11 +200,7 @@ impl Guard for ViewOwnSensitive {
     const ACTION: Action = Action::ViewSensitiveDetails;
 
     async fn target(_: &mut Parts, state: &AppState, actor: &Actor) -> Result<Target, AppError> {
-        let id = actor.candidate.ok_or(AppError::Forbidden)?;
-        Ok(Target::Candidate {
-            id,
-            forces: state.store.candidate_forces(id).await?,
-        })
+        own_candidacy(state, actor).await
     }
 }
 

@@ -19,7 +19,7 @@ use shield_store::accounts::{Enrolment, InvitationView};
 
 use super::layout::FieldProblem;
 use super::sign_in::{totp_aad, with_cookie};
-use crate::auth::csrf::{CsrfForm, HasCsrf};
+use crate::auth::csrf::CsrfForm;
 use crate::auth::guard::chrono_now;
 use crate::auth::session::{CurrentSession, MaybeSession, ensure, new_session};
 use crate::auth::{password, token, totp};
@@ -112,12 +112,6 @@ pub(crate) struct PasswordForm {
     password: String,
     #[serde(default)]
     confirm: String,
-}
-
-impl HasCsrf for PasswordForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 pub(crate) async fn set_password(
@@ -248,12 +242,6 @@ pub(crate) struct CodeForm {
     code: String,
 }
 
-impl HasCsrf for CodeForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 #[derive(Debug, Template)]
 #[template(path = "enrol/recovery.html")]
 struct RecoveryPage {
@@ -354,3 +342,5 @@ fn recovery_codes() -> Vec<String> {
         })
         .collect()
 }
+
+crate::has_csrf!(PasswordForm, CodeForm);

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use shield_domain::Role;
 use shield_store::accounts::{EnrolmentRow, NewUser, UserStatus};
 
-use crate::auth::csrf::{CsrfForm, HasCsrf};
+use crate::auth::csrf::CsrfForm;
 use crate::auth::guard::{Authorized, ForceEnrolment, InviteCandidate, Target};
 use crate::{AppError, AppState};
 
@@ -110,12 +110,6 @@ pub(crate) struct InviteForm {
     csrf: String,
 }
 
-impl HasCsrf for InviteForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 pub(crate) async fn invite(
     State(state): State<AppState>,
     auth: Authorized<InviteCandidate>,
@@ -146,3 +140,5 @@ pub(crate) async fn invite(
     crate::invitations::issue(&state, &user, Some(&auth.actor)).await?;
     Ok(Redirect::to("/enrolment?sent=1").into_response())
 }
+
+crate::has_csrf!(InviteForm);

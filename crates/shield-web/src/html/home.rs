@@ -12,7 +12,7 @@ use shield_domain::policy::Actor;
 use shield_store::accounts::{NamedContact, SealedProfile};
 
 use super::layout::FieldProblem;
-use crate::auth::csrf::{CsrfForm, HasCsrf};
+use crate::auth::csrf::CsrfForm;
 use crate::auth::guard::{Authorized, EditOwnSensitive, OwnRecord, ViewOwnSensitive, chrono_now};
 use crate::{AppError, AppState};
 
@@ -150,12 +150,6 @@ pub(crate) struct DetailsForm {
     emergency_contact: String,
 }
 
-impl HasCsrf for DetailsForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 pub(crate) async fn save_details(
     State(state): State<AppState>,
     auth: Authorized<EditOwnSensitive>,
@@ -270,3 +264,5 @@ pub(crate) async fn viewed(
         },
     )
 }
+
+crate::has_csrf!(DetailsForm);

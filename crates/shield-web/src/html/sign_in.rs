@@ -15,7 +15,7 @@ use shield_domain::{Email, Role, UserId};
 use shield_store::accounts::UserStatus;
 
 use super::layout::FieldProblem;
-use crate::auth::csrf::{CsrfForm, HasCsrf};
+use crate::auth::csrf::CsrfForm;
 use crate::auth::guard::chrono_now;
 use crate::auth::session::{CurrentSession, MaybeSession, clear_cookie, ensure, new_session};
 use crate::auth::{password, totp};
@@ -82,12 +82,6 @@ pub(crate) struct SignInForm {
     email: String,
     #[serde(default)]
     password: String,
-}
-
-impl HasCsrf for SignInForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 pub(crate) async fn submit(
@@ -188,12 +182,6 @@ pub(crate) struct CodeForm {
     csrf: String,
     #[serde(default)]
     code: String,
-}
-
-impl HasCsrf for CodeForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 pub(crate) async fn code_submit(
@@ -383,12 +371,6 @@ pub(crate) struct SignOutForm {
     csrf: String,
 }
 
-impl HasCsrf for SignOutForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 pub(crate) async fn sign_out(
     State(state): State<AppState>,
     session: CurrentSession,
@@ -425,3 +407,5 @@ pub(crate) fn with_cookie(
     }
     Ok(response)
 }
+
+crate::has_csrf!(SignInForm, CodeForm, SignOutForm);
