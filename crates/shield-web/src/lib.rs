@@ -29,6 +29,8 @@ pub struct AppState {
     pub keys: Arc<KeyRing>,
     /// Wakes the outbox worker once a transaction that queued mail has committed.
     pub worker: Option<shield_jobs::WorkerHandle>,
+    /// Per-address limits on credential checks.
+    pub limiter: auth::rate::Limiter,
 }
 
 impl AppState {
@@ -44,6 +46,7 @@ impl AppState {
             clock,
             keys,
             worker: None,
+            limiter: auth::rate::limiter(),
         }
     }
 
@@ -135,6 +138,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(html::not_found)
         .method_not_allowed_fallback(html::method_not_allowed)
         .layer(axum::middleware::from_fn(auth::csrf::check_origin))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::rate::limit,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::session::load,

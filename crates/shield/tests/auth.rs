@@ -18,6 +18,7 @@ both_backends!(
     home_address_is_sealed_audited_and_needs_a_recent_sign_in,
     an_invitation_works_once,
     invitation_is_emailed_by_the_worker_and_its_link_enrols,
+    one_address_hammering_sign_in_is_slowed_down,
 );
 
 const CLAIRE: &str = "claire.whitfield@civic.example";
@@ -283,4 +284,56 @@ async fn invitation_is_emailed_by_the_worker_and_its_link_enrols(db: TestDb) {
     let mut client = Client::new(state.clone());
     enrol_with_password(&mut client, &link).await;
     assert!(client.get("/home").await.text().contains("Aisha Rahman"));
+}
+
+/// Per-address limit on credential checks: after the burst, 429s; other addresses are
+/// unaffected. (A quota that refills once an hour, so the test's speed cannot matter.)
+async fn one_address_hammering_sign_in_is_slowed_down(db: TestDb) {
+    let (client, _, _) = demo(&db).await;
+    let mut state = client.state.clone();
+    let quota = shield_web::auth::rate::Quota::per_hour(std::num::NonZeroU32::MIN)
+        .allow_burst(std::num::NonZeroU32::new(20).unwrap());
+    state.limiter = shield_web::auth::rate::limiter_with(quota);
+    let mut attacker = Client::new(state.clone());
+    let csrf = attacker.get("/sign-in").await.csrf();
+    let mut statuses = Vec::new();
+    for i in 0..25 {
+        let email = format!("guess{i}@civic.example");
+        let page = attacker
+            .post(
+                "/sign-in",
+                &[
+                    ("csrf", &csrf),
+                    ("email", &email),
+                    ("password", "wrong password 1"),
+                ],
+            )
+            .await;
+        statuses.push(page.status);
+    }
+    assert!(
+        statuses[..20]
+            .iter()
+            .all(|s| *s == StatusCode::UNAUTHORIZED),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses[20..]
+            .iter()
+            .all(|s| *s == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    let mut someone_else = Client::new(state.clone());
+    let csrf = someone_else.get("/sign-in").await.csrf();
+    let page = someone_else
+        .post(
+            "/sign-in",
+            &[
+                ("csrf", &csrf),
+                ("email", CLAIRE),
+                ("password", "wrong password 1"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED);
 }

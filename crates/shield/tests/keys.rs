@@ -77,6 +77,7 @@ async fn rotation_reseals_every_value_and_old_and_new_keys_read_it(db: TestDb) {
     let mut client = Client {
         state,
         cookie: client.cookie.clone(),
+        peer: client.peer,
     };
     assert!(client.get("/details").await.body.contains(address));
 }

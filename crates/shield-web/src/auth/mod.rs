@@ -13,6 +13,7 @@ pub mod csrf;
 pub mod guard;
 pub mod passkey;
 pub mod password;
+pub mod rate;
 pub mod session;
 pub mod token;
 pub mod totp;

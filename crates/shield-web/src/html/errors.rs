@@ -67,6 +67,16 @@ fn redirect(to: &'static str) -> Response {
     axum::response::Redirect::to(to).into_response()
 }
 
+/// The page for a sign-in attempt refused by the per-address rate limit.
+pub(crate) fn too_many() -> Response {
+    page(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many attempts",
+        Vec::new(),
+        &["Too many sign-in attempts have come from your connection. Wait a minute and try again."],
+    )
+}
+
 pub(crate) fn method_not_allowed() -> Response {
     page(
         StatusCode::METHOD_NOT_ALLOWED,

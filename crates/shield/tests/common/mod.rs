@@ -63,13 +63,20 @@ pub fn attr_after(body: &str, marker: &str) -> Option<String> {
 pub struct Client {
     pub state: AppState,
     pub cookie: Option<String>,
+    /// The address this browser connects from (each client its own, for the rate limits).
+    pub peer: std::net::SocketAddr,
 }
 
 impl Client {
     pub fn new(state: AppState) -> Self {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static NEXT: AtomicU32 = AtomicU32::new(1);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed).to_be_bytes();
+        let ip = std::net::Ipv4Addr::new(10, n[1], n[2], n[3]);
         Self {
             state,
             cookie: None,
+            peer: (ip, 40000).into(),
         }
     }
 
@@ -106,7 +113,8 @@ impl Client {
         let mut builder = Request::builder()
             .method(method)
             .uri(path)
-            .header(header::HOST, "localhost");
+            .header(header::HOST, "localhost")
+            .extension(axum::extract::ConnectInfo(self.peer));
         if let Some(cookie) = &self.cookie {
             builder = builder.header(header::COOKIE, format!("__Host-shield={cookie}"));
         }
