@@ -260,9 +260,6 @@ pub trait AccountStore: Send + Sync {
         audit: &AuditEvent,
     ) -> Result<(), StoreError>;
 
-    /// Every sealed profile blob, for re-encryption under a new key.
-    async fn sealed_profiles(&self) -> Result<Vec<(CandidateId, SealedProfile)>, StoreError>;
-
     /// Every sealed value in every encrypted column ([`SEALED_COLUMNS`]), for key rotation.
     async fn sealed_blobs(&self) -> Result<Vec<SealedBlob>, StoreError>;
 
@@ -848,25 +845,6 @@ macro_rules! accounts_impl {
                 Self::append_audit(&mut *tx, audit).await?;
                 tx.commit().await?;
                 Ok(())
-            }
-
-            async fn sealed_profiles(
-                &self,
-            ) -> Result<Vec<(shield_domain::CandidateId, crate::accounts::SealedProfile)>, crate::StoreError> {
-                let rows: Vec<(i64, Option<Vec<u8>>, Option<Vec<u8>>, Option<i64>)> = sqlx::query_as(
-                    "SELECT candidate_id, home_address, emergency_contact, confirmed_at_ms FROM candidate_profiles ORDER BY candidate_id",
-                )
-                .fetch_all(&self.pool)
-                .await?;
-                Ok(rows
-                    .into_iter()
-                    .map(|(id, home_address, emergency_contact, confirmed_at_ms)| {
-                        (
-                            shield_domain::CandidateId(id),
-                            crate::accounts::SealedProfile { home_address, emergency_contact, confirmed_at_ms },
-                        )
-                    })
-                    .collect())
             }
 
             async fn sealed_blobs(&self) -> Result<Vec<crate::accounts::SealedBlob>, crate::StoreError> {

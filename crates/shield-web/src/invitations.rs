@@ -20,7 +20,8 @@ use crate::{AppError, AppState};
 /// How long an invitation link works.
 pub const INVITATION_TTL_MS: i64 = 14 * 24 * 60 * 60 * 1000;
 
-fn hex(bytes: &[u8]) -> String {
+/// Lowercase hex, for binding a token's hash into associated data and outbox params.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

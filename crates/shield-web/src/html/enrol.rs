@@ -174,13 +174,7 @@ impl PendingAad {
 }
 
 fn pending_aad(session: &CurrentSession) -> PendingAad {
-    PendingAad(
-        session
-            .token_hash
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
-    )
+    PendingAad(crate::invitations::hex(&session.token_hash))
 }
 
 fn pending(state: &AppState, session: &CurrentSession) -> Result<(Pending, Vec<u8>), AppError> {
