@@ -10,6 +10,7 @@ pub mod election;
 mod error;
 pub mod force;
 pub mod policy;
+pub mod report;
 pub mod resolve;
 pub mod session;
 pub mod slug;

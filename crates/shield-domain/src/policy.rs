@@ -67,6 +67,21 @@ pub enum Action {
     VerifyAudit,
     /// Change one's own sign-in methods: needs a recent sign-in.
     ManageOwnCredentials,
+    /// Report a concern for a candidate: the candidate, or a delegate granted `Report`.
+    ReportConcern,
+    /// See a report, its timeline, its messages and evidence: the candidate, a delegate
+    /// granted `View`, the police of the candidate's forces, coordinators. Never admins.
+    ViewReport,
+    /// Write a secure message on a report: the candidate, a delegate granted `Report`, the
+    /// police of the candidate's forces, coordinators.
+    MessageOnReport,
+    /// Acknowledge, change priority or status, add internal notes, link reports: the police
+    /// of the candidate's forces and coordinators.
+    HandleReport,
+    /// Internal police notes on a report, which the candidate and delegates never see.
+    ViewPoliceNotes,
+    /// A queue of reports: one force's (its contacts, coordinators) or all (coordinators).
+    ViewReportQueue,
 }
 
 /// What the action is done to. Candidate resources carry the forces of the candidate's
@@ -139,6 +154,27 @@ pub fn can(actor: &Actor, action: Action, resource: &Resource<'_>, now_ms: i64) 
                 Decision::Allow
             }
             (Role::Coordinator, Resource::Candidate { .. }) => Decision::Allow,
+            _ => Decision::Deny("not a contact of this force"),
+        },
+        ReportConcern | MessageOnReport => match actor.role {
+            Role::ForceContact | Role::Coordinator if action == MessageOnReport => {
+                on_candidate(actor, resource, None, true)
+            }
+            Role::Candidate | Role::Delegate => {
+                on_candidate(actor, resource, Some(Grant::Report), false)
+            }
+            _ => Decision::Deny("only the candidate or their delegate reports a concern"),
+        },
+        ViewReport => on_candidate(actor, resource, Some(Grant::View), true),
+        HandleReport | ViewPoliceNotes => match actor.role {
+            Role::ForceContact | Role::Coordinator => on_candidate(actor, resource, None, true),
+            _ => Decision::Deny("only the police and coordinators handle reports"),
+        },
+        ViewReportQueue => match (actor.role, resource) {
+            (Role::Coordinator, Resource::Force(_) | Resource::Service) => Decision::Allow,
+            (Role::ForceContact, Resource::Force(f)) if actor.forces.contains(*f) => {
+                Decision::Allow
+            }
             _ => Decision::Deny("not a contact of this force"),
         },
         ManageOwnCredentials => match resource {

@@ -198,3 +198,106 @@ fn passkeys_are_required_for_police_coordinators_and_admins() {
     assert!(Role::Coordinator.requires_passkey());
     assert!(Role::Admin.requires_passkey());
 }
+
+#[test]
+fn reports_candidate_and_reporting_delegate_write_police_handle_admins_never_see() {
+    let forces = [force("E23000030")];
+    let own = Resource::Candidate {
+        id: CandidateId(7),
+        forces: &forces,
+    };
+    let other = Resource::Candidate {
+        id: CandidateId(8),
+        forces: &forces,
+    };
+    assert!(can(&candidate(7), Action::ReportConcern, &own, NOW).is_allowed());
+    assert!(!can(&candidate(7), Action::ReportConcern, &other, NOW).is_allowed());
+    assert!(
+        can(
+            &delegate(7, &[Grant::Report]),
+            Action::ReportConcern,
+            &own,
+            NOW
+        )
+        .is_allowed()
+    );
+    assert!(
+        !can(
+            &delegate(7, &[Grant::View]),
+            Action::ReportConcern,
+            &own,
+            NOW
+        )
+        .is_allowed()
+    );
+    assert!(can(&delegate(7, &[Grant::View]), Action::ViewReport, &own, NOW).is_allowed());
+    assert!(
+        !can(
+            &delegate(7, &[Grant::View]),
+            Action::ViewPoliceNotes,
+            &own,
+            NOW
+        )
+        .is_allowed()
+    );
+    assert!(!can(&candidate(7), Action::HandleReport, &own, NOW).is_allowed());
+    assert!(!can(&candidate(7), Action::ViewPoliceNotes, &own, NOW).is_allowed());
+    assert!(can(&contact("E23000030"), Action::HandleReport, &own, NOW).is_allowed());
+    assert!(can(&contact("E23000030"), Action::MessageOnReport, &own, NOW).is_allowed());
+    assert!(!can(&contact("E23000001"), Action::ViewReport, &own, NOW).is_allowed());
+    assert!(!can(&contact("E23000030"), Action::ReportConcern, &own, NOW).is_allowed());
+    assert!(
+        can(
+            &actor(Role::Coordinator),
+            Action::ViewPoliceNotes,
+            &own,
+            NOW
+        )
+        .is_allowed()
+    );
+    for action in [
+        Action::ViewReport,
+        Action::HandleReport,
+        Action::MessageOnReport,
+        Action::ViewPoliceNotes,
+    ] {
+        assert!(!can(&actor(Role::Admin), action, &own, NOW).is_allowed());
+    }
+    let f = force("E23000030");
+    assert!(
+        can(
+            &contact("E23000030"),
+            Action::ViewReportQueue,
+            &Resource::Force(&f),
+            NOW
+        )
+        .is_allowed()
+    );
+    assert!(
+        !can(
+            &contact("E23000001"),
+            Action::ViewReportQueue,
+            &Resource::Force(&f),
+            NOW
+        )
+        .is_allowed()
+    );
+    assert!(
+        !can(
+            &contact("E23000030"),
+            Action::ViewReportQueue,
+            &Resource::Service,
+            NOW
+        )
+        .is_allowed()
+    );
+    assert!(
+        can(
+            &actor(Role::Coordinator),
+            Action::ViewReportQueue,
+            &Resource::Service,
+            NOW
+        )
+        .is_allowed()
+    );
+}
