@@ -8,6 +8,7 @@ mod error;
 pub mod model;
 mod outbox;
 pub mod passkeys;
+pub mod reports;
 mod postgres;
 mod records;
 mod shared;
@@ -34,6 +35,11 @@ pub use outbox::{
     OutboxStatus, OutboxStore,
 };
 pub use postgres::PgStore;
+pub use reports::{
+    CreatedReport, DeadlineStore, EvidenceMeta, FiredDeadlines, ForceWebhook, MessageRecord,
+    NewEvidence, NewReport, ReportEvent, ReportFilter, ReportRecord, ReportRefusal, ReportStore,
+    ReportSummary, Sealer, StatusChange,
+};
 pub use sqlite::SqliteStore;
 
 /// Which database a store talks to; shown on `/readyz` and in `shield stats`.
