@@ -8,6 +8,7 @@ pub mod constituency;
 pub mod contact;
 pub mod election;
 mod error;
+pub mod evidence;
 pub mod force;
 pub mod policy;
 pub mod report;
