@@ -85,6 +85,8 @@ impl AuditAction {
     pub const PERMISSION_DENIED: Self = Self(Cow::Borrowed("permission_denied"));
     pub const SENSITIVE_READ: Self = Self(Cow::Borrowed("sensitive_read"));
     pub const IMPORT_COMMITTED: Self = Self(Cow::Borrowed("import_committed"));
+    /// An unacknowledged report's deadline passed and the next tier was told (the worker).
+    pub const REPORT_ESCALATED: Self = Self(Cow::Borrowed("report_escalated"));
 
     pub fn parse(value: &str) -> Result<Self, FieldError> {
         token(value, "audit action").map(|s| Self(Cow::Owned(s)))

@@ -289,6 +289,12 @@ pub const SEALED_COLUMNS: &[(&str, &str, &str)] = &[
     ("candidate_profiles", "home_address", "candidate_id"),
     ("candidate_profiles", "emergency_contact", "candidate_id"),
     ("totp_credentials", "sealed_secret", "user_id"),
+    ("reports", "details", "id"),
+    ("report_messages", "body", "id"),
+    ("evidence", "content", "id"),
+    ("evidence", "filename", "id"),
+    ("report_events", "note", "id"),
+    ("force_webhooks", "secret", "id"),
 ];
 
 /// One sealed value and where it lives.

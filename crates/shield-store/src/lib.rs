@@ -8,9 +8,10 @@ mod error;
 pub mod model;
 mod outbox;
 pub mod passkeys;
-pub mod reports;
 mod postgres;
 mod records;
+pub mod reports;
+mod reports_sql;
 mod shared;
 mod sqlite;
 
@@ -71,6 +72,8 @@ pub trait Store:
     + accounts::AccountStore
     + OutboxStore
     + passkeys::PasskeyStore
+    + reports::ReportStore
+    + reports::DeadlineStore
     + Send
     + Sync
     + std::fmt::Debug

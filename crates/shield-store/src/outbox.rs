@@ -189,6 +189,24 @@ impl NewOutboxMessage {
         })
     }
 
+    /// A signed webhook POST to `url` (a force's endpoint), with event type `template`
+    /// (`report.created`) and `params`, due at once. The signing secret goes in with
+    /// [`Self::with_secret`], still sealed.
+    pub fn webhook(url: &str, template: &str, params: OutboxParams) -> Result<Self, FieldError> {
+        id_like(template, "a template name")?;
+        if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 2048 {
+            return Err(FieldError::new("a webhook URL must be an http(s) URL"));
+        }
+        Ok(Self {
+            channel: OutboxChannel::Webhook,
+            to_address: url.to_owned(),
+            template: template.to_owned(),
+            params,
+            secret: None,
+            due_at_ms: None,
+        })
+    }
+
     pub fn with_secret(mut self, sealed: Vec<u8>) -> Self {
         self.secret = Some(sealed);
         self

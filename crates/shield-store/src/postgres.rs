@@ -49,3 +49,8 @@ crate::audit::audit_impl!(
 crate::accounts::accounts_impl!(PgStore, sqlx::Postgres);
 crate::outbox::outbox_impl!(PgStore, sqlx::Postgres, crate::outbox::POSTGRES_CLAIM);
 crate::passkeys::passkeys_impl!(PgStore, sqlx::Postgres);
+crate::reports::reports_impl!(
+    PgStore,
+    sqlx::Postgres,
+    crate::reports_sql::POSTGRES_DUE_DEADLINES
+);

@@ -57,3 +57,8 @@ crate::audit::audit_impl!(SqliteStore, sqlx::Sqlite, "BEGIN");
 crate::accounts::accounts_impl!(SqliteStore, sqlx::Sqlite);
 crate::outbox::outbox_impl!(SqliteStore, sqlx::Sqlite, crate::outbox::SQLITE_CLAIM);
 crate::passkeys::passkeys_impl!(SqliteStore, sqlx::Sqlite);
+crate::reports::reports_impl!(
+    SqliteStore,
+    sqlx::Sqlite,
+    crate::reports_sql::SQLITE_DUE_DEADLINES
+);
