@@ -31,12 +31,13 @@ impl std::fmt::Debug for OutgoingEmail {
     }
 }
 
-/// A failed send, as a short class fit for logs and `outbox.last_error`. Every failure is
+/// A failed send (an email, or a webhook: see [`crate::webhook`]), as a short class fit for logs
+/// and `outbox.last_error`. Every failure is
 /// retried until the worker's attempt limit: a permanent (5xx) reply is as often a
 /// misconfiguration (authentication, relaying denied) as a bad address, and an alert must not be
 /// dropped because the SMTP settings were wrong for an hour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
-#[error("email not sent: {class}")]
+#[error("not sent: {class}")]
 pub struct SendError {
     pub class: &'static str,
 }

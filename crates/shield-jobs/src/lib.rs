@@ -2,13 +2,18 @@
 
 pub mod email;
 pub mod templates;
+pub mod webhook;
 pub mod worker;
 
 pub use email::{
     EmailSender, OutgoingEmail, SendError, SmtpConfig, SmtpConfigError, SmtpSender, TlsMode,
 };
 pub use templates::{
-    DefaultTemplates, NoSecrets, OpenError, RenderError, RenderedEmail, SecretContext,
-    SecretOpener, Templates,
+    DefaultTemplates, INVITATION, NoSecrets, OpenError, REPORT_ESCALATED, REPORT_INFORMED,
+    REPORT_MESSAGE, REPORT_NEEDS_ATTENTION, REPORT_UPDATE, RenderError, RenderedEmail,
+    SecretContext, SecretOpener, Templates,
+};
+pub use webhook::{
+    HttpWebhookSender, OutgoingWebhook, SecretFormatError, WebhookClientError, WebhookSender,
 };
 pub use worker::{Backoff, TickReport, Worker, WorkerConfig, WorkerHandle};

@@ -7,6 +7,7 @@
 //! bytes and a [`SecretOpener`] the binary supplies; this crate never sees a key.
 
 use secrecy::{ExposeSecret, SecretString};
+use shield_domain::report::{Status, Tier};
 use shield_store::OutboxParams;
 use thiserror::Error;
 
@@ -94,11 +95,25 @@ pub trait Templates: Send + Sync + std::fmt::Debug {
 
 /// The invitation to enrol: params none; secret = the sealed enrolment token.
 pub const INVITATION: &str = "invitation";
-/// A new report for a police contact: params `priority` (1–4) and `ref` (the report reference).
+/// A new report for the owning force's lead contact: params `report` (id), `ref` (the report
+/// reference) and `priority` (1–4).
 pub const REPORT_NEEDS_ATTENTION: &str = "report_needs_attention";
+/// A new report for the lead contact of a force that shares the constituency: params `report`,
+/// `ref`, `priority` and `force` (the informed force; not shown).
+pub const REPORT_INFORMED: &str = "report_informed";
+/// A report not acknowledged in time, for the next tier: params `report`, `ref`, `priority` and
+/// `tier` (`lead`, `deputy` or `coordinator`).
+pub const REPORT_ESCALATED: &str = "report_escalated";
+/// The candidate's report moved: params `report`, `ref` and `status` (checked, not shown: the
+/// email only says there is an update, so a mailbox reader learns nothing of how police are
+/// handling the report).
+pub const REPORT_UPDATE: &str = "report_update";
+/// A new secure message on a report: params `report` and `ref`.
+pub const REPORT_MESSAGE: &str = "report_message";
 
 /// The built-in templates. `base_url` is the service's public address (`https://…`, no trailing
-/// slash needed); invitation links are `{base_url}/invitations/{token}`.
+/// slash needed); invitation links are `{base_url}/invitations/{token}` and report links
+/// `{base_url}/reports/{report}`.
 #[derive(Debug, Clone)]
 pub struct DefaultTemplates {
     base_url: String,
@@ -110,6 +125,27 @@ impl DefaultTemplates {
             base_url: base_url.trim_end_matches('/').to_owned(),
         }
     }
+
+    fn report_link(&self, report: i64) -> String {
+        format!("{}/reports/{report}", self.base_url)
+    }
+}
+
+fn priority(params: &OutboxParams) -> Result<i64, RenderError> {
+    params
+        .int("priority")
+        .filter(|p| (1..=4).contains(p))
+        .ok_or(RenderError::BadParams)
+}
+
+/// The report id (for the link) and its reference (shown).
+fn report(params: &OutboxParams) -> Result<(i64, &str), RenderError> {
+    let id = params
+        .int("report")
+        .filter(|r| *r > 0)
+        .ok_or(RenderError::BadParams)?;
+    let reference = params.id("ref").ok_or(RenderError::BadParams)?;
+    Ok((id, reference))
 }
 
 /// An enrolment token goes into a URL path and a mail body: URL-safe characters only.
@@ -148,16 +184,71 @@ impl Templates for DefaultTemplates {
                 })
             }
             REPORT_NEEDS_ATTENTION => {
-                let priority = params
-                    .int("priority")
-                    .filter(|p| (1..=4).contains(p))
-                    .ok_or(RenderError::BadParams)?;
-                let reference = params.id("ref").ok_or(RenderError::BadParams)?;
+                let priority = priority(params)?;
+                let (id, reference) = report(params)?;
                 Ok(RenderedEmail {
                     subject: format!("Candidate Shield: a P{priority} report needs you"),
                     text_body: format!(
                         "A new P{priority} report needs you. Reference {reference}.\nSign in: {}",
-                        self.base_url
+                        self.report_link(id)
+                    ),
+                })
+            }
+            REPORT_INFORMED => {
+                let priority = priority(params)?;
+                let (id, reference) = report(params)?;
+                Ok(RenderedEmail {
+                    subject: format!(
+                        "Candidate Shield: a P{priority} report in a constituency you share"
+                    ),
+                    text_body: format!(
+                        "A P{priority} report from a candidate in a constituency your force \
+                         shares. Reference {reference}.\n{}",
+                        self.report_link(id)
+                    ),
+                })
+            }
+            REPORT_ESCALATED => {
+                let priority = priority(params)?;
+                let (id, reference) = report(params)?;
+                let tier = params
+                    .id("tier")
+                    .and_then(Tier::parse)
+                    .ok_or(RenderError::BadParams)?;
+                Ok(RenderedEmail {
+                    subject: format!(
+                        "Candidate Shield: ESCALATED P{priority} report not yet acknowledged"
+                    ),
+                    text_body: format!(
+                        "A P{priority} report has not been acknowledged in time and is now \
+                         escalated to you as {}. Reference {reference}.\n{}",
+                        tier.label(),
+                        self.report_link(id)
+                    ),
+                })
+            }
+            REPORT_UPDATE => {
+                let (id, reference) = report(params)?;
+                params
+                    .id("status")
+                    .and_then(|s| Status::parse(s).ok())
+                    .ok_or(RenderError::BadParams)?;
+                Ok(RenderedEmail {
+                    subject: "Candidate Shield: an update on your report".into(),
+                    text_body: format!(
+                        "There is an update on your report {reference}. Sign in to see it: {}",
+                        self.report_link(id)
+                    ),
+                })
+            }
+            REPORT_MESSAGE => {
+                let (id, reference) = report(params)?;
+                Ok(RenderedEmail {
+                    subject: "Candidate Shield: a new secure message".into(),
+                    text_body: format!(
+                        "You have a new secure message about report {reference}. Sign in to \
+                         read it: {}",
+                        self.report_link(id)
                     ),
                 })
             }
@@ -210,11 +301,115 @@ mod tests {
         assert_eq!(email.subject, "Candidate Shield: a P1 report needs you");
         assert_eq!(
             email.text_body,
-            "A new P1 report needs you. Reference R-2024-00042.\nSign in: https://shield.example"
+            "A new P1 report needs you. Reference R-2024-00042.\n\
+             Sign in: https://shield.example/reports/42"
         );
         let bad = OutboxParams::new().with_int("priority", 9).unwrap();
         assert_eq!(
             render(REPORT_NEEDS_ATTENTION, &bad, None, &NoSecrets),
+            Err(RenderError::BadParams)
+        );
+        // Without the report id there is no link to give.
+        let no_id = OutboxParams::new()
+            .with_int("priority", 1)
+            .unwrap()
+            .with_id("ref", "R-00042")
+            .unwrap();
+        assert_eq!(
+            render(REPORT_NEEDS_ATTENTION, &no_id, None, &NoSecrets),
+            Err(RenderError::BadParams)
+        );
+    }
+
+    fn base(report: i64) -> OutboxParams {
+        OutboxParams::new()
+            .with_int("report", report)
+            .unwrap()
+            .with_id("ref", &format!("R-{report:05}"))
+            .unwrap()
+    }
+
+    #[test]
+    fn report_informed_tells_a_sharing_force_priority_reference_and_link() {
+        let params = base(42)
+            .with_int("priority", 2)
+            .unwrap()
+            .with_id("force", "thames-valley")
+            .unwrap();
+        let email = render(REPORT_INFORMED, &params, None, &NoSecrets).unwrap();
+        assert_eq!(
+            email.subject,
+            "Candidate Shield: a P2 report in a constituency you share"
+        );
+        assert_eq!(
+            email.text_body,
+            "A P2 report from a candidate in a constituency your force shares. \
+             Reference R-00042.\nhttps://shield.example/reports/42"
+        );
+        assert!(!email.text_body.contains("thames"));
+        assert_eq!(
+            render(REPORT_INFORMED, &base(42), None, &NoSecrets),
+            Err(RenderError::BadParams)
+        );
+    }
+
+    #[test]
+    fn report_escalated_names_the_tier_and_shouts_in_the_subject() {
+        let params = base(42)
+            .with_int("priority", 1)
+            .unwrap()
+            .with_id("tier", "deputy")
+            .unwrap();
+        let email = render(REPORT_ESCALATED, &params, None, &NoSecrets).unwrap();
+        assert_eq!(
+            email.subject,
+            "Candidate Shield: ESCALATED P1 report not yet acknowledged"
+        );
+        assert_eq!(
+            email.text_body,
+            "A P1 report has not been acknowledged in time and is now escalated to you as \
+             deputy contact. Reference R-00042.\nhttps://shield.example/reports/42"
+        );
+        let bad_tier = base(42)
+            .with_int("priority", 1)
+            .unwrap()
+            .with_id("tier", "mayor")
+            .unwrap();
+        assert_eq!(
+            render(REPORT_ESCALATED, &bad_tier, None, &NoSecrets),
+            Err(RenderError::BadParams)
+        );
+    }
+
+    #[test]
+    fn report_update_says_there_is_an_update_but_not_what_it_is() {
+        let params = base(42).with_id("status", "closed").unwrap();
+        let email = render(REPORT_UPDATE, &params, None, &NoSecrets).unwrap();
+        assert_eq!(email.subject, "Candidate Shield: an update on your report");
+        assert_eq!(
+            email.text_body,
+            "There is an update on your report R-00042. Sign in to see it: \
+             https://shield.example/reports/42"
+        );
+        assert!(!email.text_body.to_lowercase().contains("closed"));
+        let bad = base(42).with_id("status", "exploded").unwrap();
+        assert_eq!(
+            render(REPORT_UPDATE, &bad, None, &NoSecrets),
+            Err(RenderError::BadParams)
+        );
+    }
+
+    #[test]
+    fn report_message_points_to_the_secure_message_without_its_text() {
+        let email = render(REPORT_MESSAGE, &base(42), None, &NoSecrets).unwrap();
+        assert_eq!(email.subject, "Candidate Shield: a new secure message");
+        assert_eq!(
+            email.text_body,
+            "You have a new secure message about report R-00042. Sign in to read it: \
+             https://shield.example/reports/42"
+        );
+        assert_eq!(
+            render(REPORT_MESSAGE, &OutboxParams::new(), None, &NoSecrets),
             Err(RenderError::BadParams)
         );
     }

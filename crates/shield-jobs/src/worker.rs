@@ -7,19 +7,28 @@
 //! relay accepted a message but before `mark_sent` leaves the row to be sent again, with the same
 //! `Message-ID`).
 //!
+//! Email rows are rendered from a template and sent with an [`EmailSender`]; webhook rows are
+//! signed (Standard Webhooks, see [`crate::webhook`]) and POSTed with a [`WebhookSender`].
+//!
+//! A worker given a [`DeadlineStore`] also fires due acknowledge-by deadlines at the start of
+//! each tick, before claiming, so the emails an escalation enqueues leave in the same tick; and
+//! it sleeps no longer than until the next deadline.
+//!
 //! Logs carry outbox ids, message ids, attempt numbers and error classes only.
 
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use futures::future::join_all;
+use secrecy::ExposeSecret;
 use shield_domain::Clock;
-use shield_store::{ClaimedMessage, OutboxChannel, OutboxStore, StoreError};
+use shield_store::{ClaimedMessage, DeadlineStore, OutboxChannel, OutboxStore, StoreError};
 use tokio::sync::Notify;
 
 use crate::email::{EmailSender, OutgoingEmail};
 use crate::templates::{NoSecrets, SecretContext, SecretOpener, Templates};
+use crate::webhook::{self, HttpWebhookSender, OutgoingWebhook, WebhookSender};
 
 /// When to try again after a failed attempt.
 ///
@@ -110,6 +119,8 @@ pub struct TickReport {
     pub lost_lease: usize,
     /// The store failed while closing a row; it stays leased and is retried after the lease.
     pub store_errors: usize,
+    /// Acknowledge-by deadlines fired (reports moved to their next tier) before the claim.
+    pub escalated: usize,
 }
 
 /// Wakes a worker at once, e.g. right after a request committed outbox rows. Cheap to clone.
@@ -133,6 +144,10 @@ pub struct Worker {
     email: Arc<dyn EmailSender>,
     templates: Arc<dyn Templates>,
     opener: Arc<dyn SecretOpener>,
+    /// Set by [`Worker::with_webhooks`], or an [`HttpWebhookSender`] made at the first webhook
+    /// (`None` if that client could not be built).
+    webhooks: OnceLock<Option<Arc<dyn WebhookSender>>>,
+    deadlines: Option<Arc<dyn DeadlineStore>>,
     clock: Arc<dyn Clock>,
     config: WorkerConfig,
     wake: Arc<Notify>,
@@ -171,6 +186,8 @@ impl Worker {
             email,
             templates,
             opener: Arc::new(NoSecrets),
+            webhooks: OnceLock::new(),
+            deadlines: None,
             clock,
             config: WorkerConfig::default(),
             wake: Arc::new(Notify::new()),
@@ -192,6 +209,20 @@ impl Worker {
         self
     }
 
+    /// The sender for webhook rows. Without one, the worker makes an [`HttpWebhookSender`]
+    /// (10 s limits) when it first needs it.
+    pub fn with_webhooks(self, sender: Arc<dyn WebhookSender>) -> Self {
+        let webhooks = OnceLock::new();
+        let _ = webhooks.set(Some(sender));
+        Self { webhooks, ..self }
+    }
+
+    /// Fire due acknowledge-by deadlines at the start of every tick.
+    pub fn with_deadlines(mut self, deadlines: Arc<dyn DeadlineStore>) -> Self {
+        self.deadlines = Some(deadlines);
+        self
+    }
+
     pub fn id(&self) -> &str {
         &self.id
     }
@@ -208,8 +239,9 @@ impl Worker {
         tokio::pin!(shutdown);
         tracing::info!(worker = %self.id, "outbox worker started");
         loop {
+            let batch = self.config.batch as usize;
             let full = match self.tick().await {
-                Ok(report) => report.claimed >= self.config.batch as usize,
+                Ok(report) => report.claimed >= batch || report.escalated >= batch,
                 Err(e) => {
                     tracing::warn!(worker = %self.id, error = %e, "outbox claim failed");
                     false
@@ -223,18 +255,49 @@ impl Worker {
                     () = std::future::ready(()) => continue,
                 }
             }
+            let pause = self.pause().await;
             tokio::select! {
                 () = &mut shutdown => break,
                 () = self.wake.notified() => {}
-                () = tokio::time::sleep(self.config.poll_interval) => {}
+                () = tokio::time::sleep(pause) => {}
             }
         }
         tracing::info!(worker = %self.id, "outbox worker stopped");
     }
 
-    /// Claims what is due now and delivers it. The rows of a batch are sent concurrently.
-    /// `Err` only when the claim itself failed.
+    /// How long to sleep between ticks: the poll interval, or less when a deadline falls due
+    /// sooner (a little after it, so it is due when the tick looks; never a tight loop).
+    async fn pause(&self) -> Duration {
+        /// Shortest sleep when a deadline is already overdue (firing it just failed): retry
+        /// soon, but do not hammer a failing database.
+        const MIN_PAUSE: Duration = Duration::from_secs(1);
+        /// Margin past the deadline.
+        const SLACK_MS: u64 = 10;
+        let poll = self.config.poll_interval;
+        let Some(deadlines) = &self.deadlines else {
+            return poll;
+        };
+        match deadlines.next_deadline().await {
+            Ok(Some(at)) => {
+                let until = at.saturating_sub(self.clock.now_ms()).max(0);
+                let until = Duration::from_millis(u64::try_from(until).unwrap_or(0) + SLACK_MS);
+                until.max(MIN_PAUSE).min(poll)
+            }
+            Ok(None) => poll,
+            Err(e) => {
+                tracing::warn!(
+                    worker = %self.id, error = %e, "could not read the next escalation deadline"
+                );
+                poll
+            }
+        }
+    }
+
+    /// Fires due deadlines (if the worker has a [`DeadlineStore`]), then claims what is due now
+    /// and delivers it. The rows of a batch are sent concurrently. A deadline failure is logged
+    /// and does not stop delivery; `Err` only when the claim itself failed.
     pub async fn tick(&self) -> Result<TickReport, StoreError> {
+        let escalated = self.fire_deadlines().await;
         let now = self.clock.now_ms();
         let claimed = self
             .store
@@ -242,6 +305,7 @@ impl Worker {
             .await?;
         let mut report = TickReport {
             claimed: claimed.len(),
+            escalated,
             ..TickReport::default()
         };
         for outcome in join_all(claimed.iter().map(|m| self.deliver(m))).await {
@@ -256,17 +320,88 @@ impl Worker {
         Ok(report)
     }
 
-    async fn attempt(&self, m: &ClaimedMessage) -> Result<(), &'static str> {
-        match m.channel {
-            OutboxChannel::Email => {}
-            OutboxChannel::Webhook => return Err("unsupported_channel"),
+    /// Fires due deadlines; how many fired (0 on error, which is logged).
+    async fn fire_deadlines(&self) -> usize {
+        let Some(deadlines) = &self.deadlines else {
+            return 0;
+        };
+        match deadlines
+            .fire_due_deadlines(self.clock.now_ms(), self.config.batch)
+            .await
+        {
+            Ok(fired) => {
+                if fired.fired > 0 {
+                    tracing::info!(
+                        worker = %self.id, fired = fired.fired,
+                        notifications = fired.notifications, "escalation deadlines fired"
+                    );
+                }
+                fired.fired
+            }
+            Err(e) => {
+                tracing::error!(
+                    worker = %self.id, error = %e, "firing escalation deadlines failed"
+                );
+                0
+            }
         }
+    }
+
+    fn webhook_sender(&self) -> Option<&Arc<dyn WebhookSender>> {
+        self.webhooks
+            .get_or_init(|| match HttpWebhookSender::new(webhook::DEFAULT_TIMEOUT) {
+                Ok(sender) => Some(Arc::new(sender)),
+                Err(e) => {
+                    tracing::error!(worker = %self.id, error = %e, "no webhook client");
+                    None
+                }
+            })
+            .as_ref()
+    }
+
+    async fn attempt(&self, m: &ClaimedMessage) -> Result<(), &'static str> {
         let context = SecretContext {
             outbox_id: m.id,
             message_id: &m.message_id,
             template: &m.template,
             params: &m.params,
         };
+        match m.channel {
+            OutboxChannel::Email => self.attempt_email(m, context).await,
+            OutboxChannel::Webhook => self.attempt_webhook(m, context).await,
+        }
+    }
+
+    /// Opens the row's sealed signing secret, signs the body and POSTs it.
+    async fn attempt_webhook(
+        &self,
+        m: &ClaimedMessage,
+        context: SecretContext<'_>,
+    ) -> Result<(), &'static str> {
+        let sealed = m.secret.as_deref().ok_or("missing_secret")?;
+        let secret = self
+            .opener
+            .open(sealed, context)
+            .map_err(|_| "secret_open")?;
+        let key = webhook::signing_key(secret.expose_secret()).map_err(|_| "secret_format")?;
+        let hook = OutgoingWebhook::signed(
+            &m.message_id,
+            &m.to_address,
+            &m.template,
+            &m.params,
+            m.created_at_ms,
+            self.clock.now_ms(),
+            key.expose_secret(),
+        );
+        let sender = self.webhook_sender().ok_or("webhook_client")?;
+        sender.send(&hook).await.map_err(|e| e.class)
+    }
+
+    async fn attempt_email(
+        &self,
+        m: &ClaimedMessage,
+        context: SecretContext<'_>,
+    ) -> Result<(), &'static str> {
         let rendered = self
             .templates
             .render(

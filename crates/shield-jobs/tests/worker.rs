@@ -3,7 +3,8 @@
 //! the point.
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -13,7 +14,10 @@ use shield_jobs::{
     Backoff, DefaultTemplates, EmailSender, OpenError, OutgoingEmail, SecretContext, SecretOpener,
     SendError, SmtpConfig, SmtpSender, TickReport, TlsMode, Worker, WorkerConfig,
 };
-use shield_store::{NewOutboxMessage, OutboxParams, OutboxStatus, OutboxStore};
+use shield_store::{
+    DeadlineStore, FiredDeadlines, NewOutboxMessage, OutboxParams, OutboxStatus, OutboxStore,
+    StoreError,
+};
 use shield_testkit::{SmtpSink, TestDb, both_backends};
 
 both_backends!(
@@ -77,6 +81,7 @@ fn worker(
     .with_config(config(BACKOFF))
 }
 
+/// A new-report email for report `n` (a row id: from 1).
 fn report(n: i64) -> NewOutboxMessage {
     let params = OutboxParams::new()
         .with_int("priority", 2)
@@ -133,7 +138,7 @@ async fn delivers_one_email_with_its_message_id_and_nothing_else(db: TestDb) {
     );
     assert_eq!(
         mail.text().trim_end(),
-        "A new P2 report needs you. Reference R-00042.\nSign in: https://shield.example"
+        "A new P2 report needs you. Reference R-00042.\nSign in: https://shield.example/reports/42"
     );
     let allowed = [
         "From",
@@ -296,7 +301,7 @@ async fn two_workers_deliver_200_messages_exactly_once(db: TestDb) {
     let clock = ManualClock::at(T0);
     let mut ids = Vec::new();
     for n in 0..200 {
-        ids.push(db.store.enqueue(&report(n), T0).await.unwrap());
+        ids.push(db.store.enqueue(&report(n + 1), T0).await.unwrap());
     }
     // Two app instances: each its own pool.
     let second = shield_store::connect(&db.url).await.unwrap();
@@ -334,7 +339,7 @@ async fn restart_loses_nothing(db: TestDb) {
     let sink = SmtpSink::start().await;
     let clock = ManualClock::at(T0);
     for n in 0..10 {
-        db.store.enqueue(&report(n), T0).await.unwrap();
+        db.store.enqueue(&report(n + 1), T0).await.unwrap();
     }
     {
         // An instance that claimed four rows and died mid-send, and one whose sends all failed
@@ -380,7 +385,7 @@ async fn wake_delivers_without_waiting_for_the_poll(db: TestDb) {
     };
 
     for n in 0..3 {
-        db.store.enqueue(&report(n), T0).await.unwrap();
+        db.store.enqueue(&report(n + 1), T0).await.unwrap();
         handle.wake();
         let got = sink
             .wait_for(n as usize + 1, Duration::from_secs(10))
@@ -456,4 +461,168 @@ async fn invitation_link_comes_from_the_opened_secret() {
         (s.status, s.last_error.as_deref()),
         (OutboxStatus::Pending, Some("missing_secret"))
     );
+}
+
+/// Stands in for the store's deadlines: one deadline, due at `due_at`, whose firing enqueues a
+/// `report_escalated` email, as the real one does in its transaction.
+#[derive(Debug)]
+struct FakeDeadlines {
+    outbox: Arc<dyn shield_store::Store>,
+    due_at: Mutex<Option<i64>>,
+    /// `(now_ms, limit)` of every fire call.
+    calls: Mutex<Vec<(i64, u32)>>,
+    failing: AtomicBool,
+    fired: tokio::sync::Notify,
+    called: tokio::sync::Notify,
+}
+
+impl FakeDeadlines {
+    fn new(outbox: Arc<dyn shield_store::Store>, due_at: i64) -> Arc<Self> {
+        Arc::new(Self {
+            outbox,
+            due_at: Mutex::new(Some(due_at)),
+            calls: Mutex::default(),
+            failing: AtomicBool::new(false),
+            fired: tokio::sync::Notify::new(),
+            called: tokio::sync::Notify::new(),
+        })
+    }
+}
+
+#[async_trait]
+impl DeadlineStore for FakeDeadlines {
+    async fn fire_due_deadlines(
+        &self,
+        now_ms: i64,
+        limit: u32,
+    ) -> Result<FiredDeadlines, StoreError> {
+        self.calls.lock().unwrap().push((now_ms, limit));
+        self.called.notify_one();
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(StoreError::Conflict("deadlines unavailable".into()));
+        }
+        let due = *self.due_at.lock().unwrap();
+        match due {
+            Some(at) if at <= now_ms => {
+                let params = OutboxParams::new()
+                    .with_int("report", 9)
+                    .unwrap()
+                    .with_id("ref", "R-00009")
+                    .unwrap()
+                    .with_int("priority", 1)
+                    .unwrap()
+                    .with_id("tier", "deputy")
+                    .unwrap();
+                let msg = NewOutboxMessage::email(
+                    &Email::parse(TO).unwrap(),
+                    shield_jobs::REPORT_ESCALATED,
+                    params,
+                )
+                .unwrap();
+                self.outbox.enqueue(&msg, now_ms).await?;
+                *self.due_at.lock().unwrap() = None;
+                self.fired.notify_one();
+                Ok(FiredDeadlines {
+                    fired: 1,
+                    notifications: 1,
+                })
+            }
+            _ => Ok(FiredDeadlines::default()),
+        }
+    }
+
+    async fn next_deadline(&self) -> Result<Option<i64>, StoreError> {
+        Ok(*self.due_at.lock().unwrap())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tick_fires_due_deadlines_first_so_the_escalation_leaves_in_the_same_tick() {
+    let db = TestDb::sqlite().await;
+    let sink = SmtpSink::start().await;
+    let clock = ManualClock::at(T0);
+    let deadlines = FakeDeadlines::new(db.store.clone(), T0 + 15 * 60_000);
+    let w = worker("w1", db.store.clone(), smtp(&sink), &clock).with_deadlines(deadlines.clone());
+
+    assert_eq!(w.tick().await.unwrap(), TickReport::default());
+    clock.advance_ms(15 * 60_000);
+    let r = w.tick().await.unwrap();
+    assert_eq!((r.escalated, r.claimed, r.sent), (1, 1, 1), "{r:?}");
+    assert_eq!(
+        *deadlines.calls.lock().unwrap(),
+        [(T0, 16), (T0 + 15 * 60_000, 16)],
+        "fired with the worker's clock and batch"
+    );
+    let got = sink.messages();
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        got[0].subject.as_deref(),
+        Some("Candidate Shield: ESCALATED P1 report not yet acknowledged")
+    );
+    assert!(
+        got[0]
+            .text()
+            .trim_end()
+            .ends_with("Reference R-00009.\nhttps://shield.example/reports/9"),
+        "{}",
+        got[0].text()
+    );
+    assert_eq!(w.tick().await.unwrap(), TickReport::default());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deadline_failure_does_not_stop_the_outbox() {
+    let db = TestDb::sqlite().await;
+    let sink = SmtpSink::start().await;
+    let clock = ManualClock::at(T0);
+    let deadlines = FakeDeadlines::new(db.store.clone(), T0);
+    deadlines.failing.store(true, Ordering::SeqCst);
+    let w = worker("w1", db.store.clone(), smtp(&sink), &clock).with_deadlines(deadlines.clone());
+    db.store.enqueue(&report(1), T0).await.unwrap();
+
+    let r = w.tick().await.unwrap();
+    assert_eq!((r.escalated, r.claimed, r.sent), (0, 1, 1), "{r:?}");
+    assert_eq!(sink.messages().len(), 1);
+
+    deadlines.failing.store(false, Ordering::SeqCst);
+    let r = w.tick().await.unwrap();
+    assert_eq!((r.escalated, r.sent), (1, 1), "{r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_until_wakes_for_the_next_deadline_not_the_poll() {
+    let db = TestDb::sqlite().await;
+    let sink = SmtpSink::start().await;
+    let clock = ManualClock::at(T0);
+    let deadlines = FakeDeadlines::new(db.store.clone(), T0 + 300);
+    // The poll interval is an hour: only the deadline can explain a prompt escalation.
+    let w = Arc::new(
+        worker("w1", db.store.clone(), smtp(&sink), &clock).with_deadlines(deadlines.clone()),
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let called = deadlines.called.notified();
+    let running = {
+        let w = Arc::clone(&w);
+        tokio::spawn(async move {
+            w.run_until(async {
+                let _ = stopped.await;
+            })
+            .await
+        })
+    };
+    // The first tick found nothing due; then time passes.
+    tokio::time::timeout(Duration::from_secs(10), called)
+        .await
+        .expect("the worker ticks at start");
+    clock.advance_ms(300);
+    tokio::time::timeout(Duration::from_secs(10), deadlines.fired.notified())
+        .await
+        .expect("the worker woke for the deadline");
+    let got = sink.wait_for(1, Duration::from_secs(10)).await.unwrap();
+    assert_eq!(got.len(), 1);
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .expect("the worker stops when asked")
+        .unwrap();
 }
