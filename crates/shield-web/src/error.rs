@@ -30,6 +30,12 @@ pub enum AppError {
     /// Allowed, but only after the person proves who they are again.
     #[error("sign in again")]
     StepUpRequired,
+    /// An upload or a form too large to take: 413, with an error summary naming the field.
+    #[error("too large: {field}: {message}")]
+    TooLarge {
+        field: &'static str,
+        message: String,
+    },
     /// A bug or a failure the person cannot act on: 500. The cause is logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),

@@ -87,7 +87,18 @@ impl InvitationOpener {
 }
 
 impl SecretOpener for InvitationOpener {
+    /// Opens an invitation's token, or a force webhook's signing secret (sealed as
+    /// `force_webhooks.secret` of the row the `webhook` parameter names).
     fn open(&self, sealed: &[u8], context: SecretContext<'_>) -> Result<SecretString, OpenError> {
+        if let Some(webhook) = context.params.int("webhook") {
+            return shield_crypto::open_string(
+                &self.keys,
+                Aad::new("force_webhooks", "secret", &webhook.to_string()),
+                sealed,
+            )
+            .map(|t| SecretString::from(t.to_string()))
+            .map_err(|_| OpenError);
+        }
         let reference = context.params.id("invitation").ok_or(OpenError)?;
         shield_crypto::open_string(
             &self.keys,

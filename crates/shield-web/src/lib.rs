@@ -93,6 +93,37 @@ pub fn router(state: AppState) -> Router {
             get(html::enrol::authenticator).post(html::enrol::confirm_authenticator),
         )
         .route("/home", get(html::home::show))
+        .route(
+            "/reports",
+            get(html::reports::list::queue)
+                .post(html::reports::new::submit)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    html::reports::new::MAX_REPORT_BODY,
+                )),
+        )
+        .route("/reports/new", get(html::reports::new::form))
+        .route("/reports/mine", get(html::reports::list::mine))
+        .route("/reports/search", get(html::reports::list::search))
+        .route("/reports/{id}", get(html::reports::show::show))
+        .route(
+            "/reports/{id}/acknowledge",
+            post(html::reports::actions::acknowledge),
+        )
+        .route("/reports/{id}/status", post(html::reports::actions::status))
+        .route(
+            "/reports/{id}/priority",
+            post(html::reports::actions::priority),
+        )
+        .route(
+            "/reports/{id}/messages",
+            post(html::reports::actions::message),
+        )
+        .route("/reports/{id}/notes", post(html::reports::actions::note))
+        .route("/reports/{id}/links", post(html::reports::actions::link))
+        .route(
+            "/reports/{id}/evidence/{evidence}",
+            get(html::reports::evidence::download),
+        )
         .route("/home/viewed", get(html::home::viewed))
         .route("/enrolment", get(html::enrolment::index))
         .route(
@@ -132,6 +163,18 @@ pub fn router(state: AppState) -> Router {
         .route("/api/openapi.json", get(api::openapi::serve))
         .route("/api/me", get(api::me::me))
         .route("/api/me/contacts", get(api::me::contacts))
+        .route("/api/me/reports", get(api::reports::mine))
+        .route(
+            "/api/reports",
+            get(api::reports::queue).post(api::reports::create),
+        )
+        .route("/api/reports/{id}", get(api::reports::show))
+        .route(
+            "/api/reports/{id}/acknowledge",
+            post(api::reports::acknowledge),
+        )
+        .route("/api/reports/{id}/status", post(api::reports::status))
+        .route("/api/reports/{id}/messages", post(api::reports::message))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route(assets::APP_CSS_PATH, get(assets::app_css))

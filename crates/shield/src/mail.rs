@@ -80,7 +80,8 @@ pub fn worker(config: &Config, state: &AppState, base_url: &str) -> anyhow::Resu
         Arc::new(DefaultTemplates::new(base_url)),
         state.clock.clone(),
     )
-    .with_secret_opener(Arc::new(InvitationOpener::new(state.keys.clone())));
+    .with_secret_opener(Arc::new(InvitationOpener::new(state.keys.clone())))
+    .with_deadlines(state.store.clone());
     Ok(Some(worker))
 }
 

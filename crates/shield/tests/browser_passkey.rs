@@ -149,7 +149,7 @@ async fn force_contact_enrols_and_signs_in_with_a_passkey(db: TestDb) {
         "no password for police"
     );
     click(c, "#create-passkey").await;
-    arrive_at(c, "/enrolment").await;
+    arrive_at(c, "/reports").await;
 
     let auth = db.store.user_auth(user).await.unwrap().unwrap();
     assert_eq!((auth.status, auth.passkeys), (UserStatus::Active, 1));
@@ -196,7 +196,7 @@ async fn force_contact_enrols_and_signs_in_with_a_passkey(db: TestDb) {
     // Sign in with the passkey alone: no email, no password.
     c.goto(&format!("{base}/sign-in")).await.unwrap();
     click(c, "#passkey-sign-in").await;
-    arrive_at(c, "/enrolment").await;
+    arrive_at(c, "/reports").await;
     c.goto(&format!("{base}/account/passkeys")).await.unwrap();
     let text = body_text(c).await;
     assert!(

@@ -29,6 +29,15 @@ enum Access {
     OwnAccount,
     /// Enrolment lists and invitations: police of the force, coordinators.
     Enrolment,
+    /// Reporting a concern: the candidate (or a delegate granted `Report`).
+    ReportCreate,
+    /// A force's report queue and the offender search: its police, coordinators.
+    ReportQueue,
+    /// One report of Claire's (Thames Valley, Hampshire informed): Claire, the police of
+    /// either force, coordinators; never another candidate, another force or an admin.
+    ReportOwn,
+    /// Acting on a report as police: police of the candidate's forces and coordinators only.
+    ReportHandle,
 }
 
 /// (method, route template as written in the router, a concrete path, access).
@@ -157,7 +166,178 @@ const WALK: &[(&str, &str, &str, Access)] = &[
     ),
     ("GET", "/details", "/details", Access::CandidateOwn),
     ("POST", "/details", "/details", Access::CandidateOwn),
+    ("GET", "/reports", "/reports", Access::ReportQueue),
+    ("POST", "/reports", "/reports", Access::ReportCreate),
+    ("GET", "/reports/new", "/reports/new", Access::ReportCreate),
+    (
+        "GET",
+        "/reports/mine",
+        "/reports/mine",
+        Access::CandidateOwn,
+    ),
+    (
+        "GET",
+        "/reports/search",
+        "/reports/search?offender=troll_99",
+        Access::ReportQueue,
+    ),
+    (
+        "GET",
+        "/reports/{id}",
+        "/reports/{report}",
+        Access::ReportOwn,
+    ),
+    (
+        "POST",
+        "/reports/{id}/acknowledge",
+        "/reports/{report}/acknowledge",
+        Access::ReportHandle,
+    ),
+    (
+        "POST",
+        "/reports/{id}/status",
+        "/reports/{report}/status",
+        Access::ReportHandle,
+    ),
+    (
+        "POST",
+        "/reports/{id}/priority",
+        "/reports/{report}/priority",
+        Access::ReportHandle,
+    ),
+    (
+        "POST",
+        "/reports/{id}/messages",
+        "/reports/{report}/messages",
+        Access::ReportOwn,
+    ),
+    (
+        "POST",
+        "/reports/{id}/notes",
+        "/reports/{report}/notes",
+        Access::ReportHandle,
+    ),
+    (
+        "POST",
+        "/reports/{id}/links",
+        "/reports/{report}/links",
+        Access::ReportHandle,
+    ),
+    (
+        "GET",
+        "/reports/{id}/evidence/{evidence}",
+        "/reports/{report}/evidence/{evidence}",
+        Access::ReportOwn,
+    ),
+    (
+        "GET",
+        "/api/me/reports",
+        "/api/me/reports",
+        Access::CandidateOwn,
+    ),
+    ("GET", "/api/reports", "/api/reports", Access::ReportQueue),
+    ("POST", "/api/reports", "/api/reports", Access::ReportCreate),
+    (
+        "GET",
+        "/api/reports/{id}",
+        "/api/reports/{report}",
+        Access::ReportOwn,
+    ),
+    (
+        "POST",
+        "/api/reports/{id}/acknowledge",
+        "/api/reports/{report}/acknowledge",
+        Access::ReportHandle,
+    ),
+    (
+        "POST",
+        "/api/reports/{id}/status",
+        "/api/reports/{report}/status",
+        Access::ReportHandle,
+    ),
+    (
+        "POST",
+        "/api/reports/{id}/messages",
+        "/api/reports/{report}/messages",
+        Access::ReportOwn,
+    ),
 ];
+
+/// Seals with the app's keys, as the web layer does.
+struct TestSealer<'a>(&'a shield_crypto::KeyRing);
+
+impl shield_store::Sealer for TestSealer<'_> {
+    fn seal(&self, table: &'static str, column: &'static str, id: i64, plain: &[u8]) -> Vec<u8> {
+        shield_crypto::seal(
+            self.0,
+            shield_crypto::Aad::new(table, column, &id.to_string()),
+            plain,
+        )
+    }
+}
+
+/// A report of Claire's with one text file of evidence, made straight in the store.
+async fn claire_report(state: &AppState, claire: &Client) -> (i64, i64) {
+    let actor_user = claire_user(state, claire).await;
+    let candidate = state
+        .store
+        .actor(actor_user, state.clock.now_ms())
+        .await
+        .unwrap()
+        .unwrap()
+        .candidate
+        .unwrap();
+    let report = shield_store::NewReport {
+        candidate_id: candidate,
+        reported_by: actor_user,
+        category: shield_domain::report::Category::OnlineAbuse,
+        happening_now: false,
+        priority: shield_domain::report::Priority::P3,
+        reasons: vec!["Category: online abuse".into()],
+        details: br#"{"what":"Abusive replies","who":"@troll_99"}"#.to_vec(),
+        offender_tokens: vec![shield_crypto::blind_index(
+            &state.keys,
+            "offender",
+            "troll_99",
+        )],
+        evidence: vec![shield_store::NewEvidence {
+            kind: "text".into(),
+            filename: "replies.txt".into(),
+            content: b"you will regret standing".to_vec(),
+            sha256: "00".repeat(32),
+        }],
+    };
+    let at = chrono::DateTime::from_timestamp_millis(state.clock.now_ms()).unwrap();
+    let audit = AuditEvent::new(
+        AuditAction::parse("report_created").unwrap(),
+        AuditOutcome::Success,
+        at,
+    );
+    let created = state
+        .store
+        .create_report(
+            &report,
+            &TestSealer(&state.keys),
+            state.clock.now_ms(),
+            &audit,
+        )
+        .await
+        .unwrap();
+    let evidence = state.store.report_evidence(created.id).await.unwrap();
+    (created.id, evidence[0].id)
+}
+
+async fn claire_user(state: &AppState, claire: &Client) -> UserId {
+    let hash = shield_web::auth::token::hash(claire.cookie.as_ref().unwrap());
+    state
+        .store
+        .session(&hash)
+        .await
+        .unwrap()
+        .unwrap()
+        .user_id
+        .unwrap()
+}
 
 /// Route templates registered in the router, read from its source.
 fn routes_in_router() -> BTreeSet<String> {
@@ -343,8 +523,12 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
         .find(|c| c.name == "Priya Lawson")
         .unwrap()
         .candidate_id;
+    let (report, evidence) = claire_report(&state, &claire).await;
     for &(method, template, path, access) in WALK {
-        let path = &path.replace("{priya}", &priya.to_string());
+        let path = &path
+            .replace("{priya}", &priya.to_string())
+            .replace("{report}", &report.to_string())
+            .replace("{evidence}", &evidence.to_string());
         let path = path.as_str();
         let mut anonymous = Client::new(state.clone());
         let page = hit(&mut anonymous, method, path).await;
@@ -358,7 +542,13 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
                 assert_eq!(page.status, StatusCode::OK, "{method} {template} anonymous")
             }
             Access::SignInFlow => {}
-            Access::CandidateOwn | Access::OwnAccount | Access::Enrolment => {
+            Access::CandidateOwn
+            | Access::OwnAccount
+            | Access::Enrolment
+            | Access::ReportCreate
+            | Access::ReportQueue
+            | Access::ReportOwn
+            | Access::ReportHandle => {
                 // Without credentials: to sign-in for pages (POSTs without a session are 403).
                 assert!(
                     page.location.as_deref() == Some("/sign-in")
@@ -452,6 +642,73 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
                 Some("/enrolment?sent=1"),
                 "{template} as coordinator"
             );
+        }
+        if access == Access::ReportCreate && method == "GET" {
+            assert_eq!(hit(&mut claire, method, path).await.status, StatusCode::OK);
+        }
+        if access == Access::ReportCreate {
+            for (who, client) in [
+                ("force contact", &mut contact_tv),
+                ("coordinator", &mut coordinator),
+                ("admin", &mut admin),
+            ] {
+                let page = hit(client, method, path).await;
+                assert_eq!(
+                    page.status,
+                    StatusCode::FORBIDDEN,
+                    "{method} {template} as {who}"
+                );
+            }
+        }
+        if access == Access::ReportQueue {
+            for (who, client) in [
+                ("force contact", &mut contact_tv),
+                ("coordinator", &mut coordinator),
+            ] {
+                let page = hit(client, method, path).await;
+                assert_eq!(page.status, StatusCode::OK, "{template} as {who}");
+            }
+            let other = format!(
+                "{path}{}force=E23000028",
+                if path.contains('?') { '&' } else { '?' }
+            );
+            assert_eq!(
+                hit(&mut contact_tv, method, &other).await.status,
+                StatusCode::FORBIDDEN,
+                "{template}: another force's queue"
+            );
+            for (who, client) in [("candidate", &mut claire), ("admin", &mut admin)] {
+                let page = hit(client, method, path).await;
+                assert_eq!(page.status, StatusCode::FORBIDDEN, "{template} as {who}");
+            }
+        }
+        if matches!(access, Access::ReportOwn | Access::ReportHandle) {
+            if method == "GET" {
+                for (who, client) in [
+                    ("candidate", &mut claire),
+                    ("force contact (owner force)", &mut contact_tv),
+                    ("coordinator", &mut coordinator),
+                ] {
+                    let page = hit(client, method, path).await;
+                    assert_eq!(page.status, StatusCode::OK, "{template} as {who}");
+                }
+            }
+            let mut refused = vec![
+                ("another candidate", &mut aisha),
+                ("force contact of another force", &mut contact_essex),
+                ("admin", &mut admin),
+            ];
+            if access == Access::ReportHandle {
+                refused.push(("the candidate", &mut claire));
+            }
+            for (who, client) in refused {
+                let page = hit(client, method, path).await;
+                assert_eq!(
+                    page.status,
+                    StatusCode::FORBIDDEN,
+                    "{method} {template} as {who}"
+                );
+            }
         }
         if method == "POST" {
             // No state change without the form token, whoever asks.

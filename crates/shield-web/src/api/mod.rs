@@ -4,6 +4,7 @@
 
 pub(crate) mod me;
 pub(crate) mod openapi;
+pub(crate) mod reports;
 
 use axum::Json;
 use axum::extract::FromRequestParts;
@@ -51,7 +52,15 @@ impl IntoResponse for ApiError {
             AppError::StepUpRequired => (StatusCode::UNAUTHORIZED, "a recent sign-in is required"),
             AppError::Forbidden => (StatusCode::FORBIDDEN, "not allowed"),
             AppError::NotFound => (StatusCode::NOT_FOUND, "not found"),
-            AppError::BadRequest { .. } => (StatusCode::BAD_REQUEST, "bad request"),
+            AppError::BadRequest { field, message } => {
+                let body = serde_json::json!({ "error": "bad request", "field": field, "message": message });
+                return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+            }
+            AppError::TooLarge { field, message } => {
+                let body =
+                    serde_json::json!({ "error": "too large", "field": field, "message": message });
+                return (StatusCode::PAYLOAD_TOO_LARGE, Json(body)).into_response();
+            }
             AppError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             AppError::Internal(cause) => {
                 tracing::error!(cause = %cause, "internal error");

@@ -18,6 +18,15 @@ fn with_errors(mut ok: Value) -> Value {
     ok
 }
 
+fn id_param() -> Value {
+    json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } })
+}
+
+fn csrf_header() -> Value {
+    json!({ "name": "x-csrf-token", "in": "header", "required": true, "schema": { "type": "string" },
+        "description": "The session's CSRF token (writes only)" })
+}
+
 pub(crate) fn document() -> Value {
     let open: Value = json!([]);
     json!({
@@ -28,7 +37,12 @@ pub(crate) fn document() -> Value {
                 "session": { "type": "apiKey", "in": "cookie", "name": "__Host-shield" }
             },
             "schemas": {
-                "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "string" } } }
+                "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "string" }, "field": { "type": "string" }, "message": { "type": "string" } } },
+                "NewReport": { "type": "object", "required": ["category", "what", "happening_now"], "properties": {
+                    "category": { "type": "string", "enum": shield_domain::report::Category::ALL.iter().map(|c| c.key()).collect::<Vec<_>>() },
+                    "what": { "type": "string" }, "happening_now": { "type": "boolean" }, "when": { "type": "string" },
+                    "where": { "type": "string" }, "who": { "type": "string", "description": "Offender identifiers, one per line" },
+                    "pasted": { "type": "string" }, "links": { "type": "array", "items": { "type": "string" } } } }
             }
         },
         "security": [ { "session": [] } ],
@@ -42,7 +56,32 @@ pub(crate) fn document() -> Value {
             "/api/me": { "get": { "operationId": "me", "summary": "The signed-in person: id, role, candidacy, forces",
                 "responses": with_errors(json!({ "200": { "description": "The signed-in person" } })) } },
             "/api/me/contacts": { "get": { "operationId": "myContacts", "summary": "A candidate's named police contacts",
-                "responses": with_errors(json!({ "200": { "description": "The forces and their named contacts" } })) } }
+                "responses": with_errors(json!({ "200": { "description": "The forces and their named contacts" } })) } },
+            "/api/me/reports": { "get": { "operationId": "myReports", "summary": "A candidate's own reports",
+                "responses": with_errors(json!({ "200": { "description": "The reports" } })) } },
+            "/api/reports": {
+                "get": { "operationId": "reportQueue", "summary": "Open reports of a force (?force=CODE) or, for coordinators, of all forces, most urgent first",
+                    "parameters": [ { "name": "force", "in": "query", "required": false, "schema": { "type": "string" } } ],
+                    "responses": with_errors(json!({ "200": { "description": "The reports" } })) },
+                "post": { "operationId": "createReport", "summary": "Report a concern (the candidate, or ?candidate=ID for a delegate); triaged P1-P4, routed to the named contacts, acknowledge-by deadline set",
+                    "parameters": [ csrf_header(), { "name": "candidate", "in": "query", "required": false, "schema": { "type": "integer" } } ],
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NewReport" } } } },
+                    "responses": with_errors(json!({ "201": { "description": "Created: id, reference, priority and the reasons for it" }, "400": { "description": "A field is missing or invalid; `field` names it" } })) }
+            },
+            "/api/reports/{id}": { "get": { "operationId": "report", "summary": "A report with its details, messages (internal notes for police only) and timeline",
+                "parameters": [ id_param() ],
+                "responses": with_errors(json!({ "200": { "description": "The report" }, "404": { "description": "No such report" } })) } },
+            "/api/reports/{id}/acknowledge": { "post": { "operationId": "acknowledgeReport", "summary": "Acknowledge and own a report (police and coordinators); stops escalation",
+                "parameters": [ id_param(), csrf_header() ],
+                "responses": with_errors(json!({ "200": { "description": "Acknowledged" }, "409": { "description": "Someone else acknowledged it first" } })) } },
+            "/api/reports/{id}/status": { "post": { "operationId": "changeReportStatus", "summary": "Move a report to in_progress or closed (with an outcome), or reopen it",
+                "parameters": [ id_param(), csrf_header() ],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["status"], "properties": { "status": { "type": "string", "enum": ["in_progress", "closed"] }, "outcome": { "type": "string" } } } } } },
+                "responses": with_errors(json!({ "200": { "description": "Changed" }, "409": { "description": "Not allowed from the current status" }, "422": { "description": "Closing needs an outcome" } })) } },
+            "/api/reports/{id}/messages": { "post": { "operationId": "sendReportMessage", "summary": "A secure message on a report; the other side gets a content-free email",
+                "parameters": [ id_param(), csrf_header() ],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["body"], "properties": { "body": { "type": "string" } } } } } },
+                "responses": with_errors(json!({ "201": { "description": "Sent" } })) } }
         }
     })
 }

@@ -14,6 +14,7 @@ pub mod guard;
 pub mod passkey;
 pub mod password;
 pub mod rate;
+pub mod report_guard;
 pub mod session;
 pub mod token;
 pub mod totp;

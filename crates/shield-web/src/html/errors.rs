@@ -38,6 +38,18 @@ pub(crate) fn render(error: &AppError) -> Response {
             }],
             &["Check the web address, or start again from the list of constituencies."],
         ),
+        AppError::TooLarge { field, message } => page(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "The upload is too large",
+            vec![FieldProblem {
+                field,
+                message: message.clone(),
+                linked: false,
+            }],
+            &[
+                "Go back and choose smaller files: each file can be up to 10 MB, and up to 10 files in one report. Your report has not been sent yet.",
+            ],
+        ),
         AppError::SignInRequired => redirect("/sign-in"),
         AppError::StepUpRequired => redirect("/sign-in/again"),
         AppError::Forbidden => page(

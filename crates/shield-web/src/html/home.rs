@@ -27,6 +27,8 @@ struct HomePage {
     cross_force: bool,
     contacts: Vec<NamedContact>,
     has_address: bool,
+    /// The candidate's open reports, most urgent first.
+    rows: Vec<super::reports::list::Row>,
 }
 
 pub(crate) async fn show(
@@ -40,7 +42,16 @@ pub(crate) async fn show(
         .await?
         .ok_or(AppError::NotFound)?;
     let profile = state.store.profile(id).await?;
+    let open = state
+        .store
+        .reports(&shield_store::ReportFilter {
+            candidate: Some(id),
+            open_only: true,
+            ..shield_store::ReportFilter::default()
+        })
+        .await?;
     let page = HomePage {
+        rows: super::reports::list::rows(&open, state.clock.now_ms()),
         section: "home",
         csrf: auth.session.record.csrf_token.clone(),
         name: overview.name,

@@ -9,6 +9,7 @@ pub(crate) mod forces;
 pub(crate) mod home;
 mod layout;
 pub(crate) mod passkeys;
+pub(crate) mod reports;
 pub(crate) mod sign_in;
 
 use askama::Template;

@@ -232,7 +232,7 @@ pub(crate) async fn code_submit(
 pub(crate) fn home_of(role: Role) -> &'static str {
     match role {
         Role::Candidate => "/home",
-        Role::ForceContact | Role::Coordinator => "/enrolment",
+        Role::ForceContact | Role::Coordinator => "/reports",
         Role::Delegate | Role::Admin => "/",
     }
 }
