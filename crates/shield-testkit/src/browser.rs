@@ -174,3 +174,49 @@ pub mod page {
         arrive(c, css).await.send_keys(value).await.expect("type");
     }
 }
+
+/// The W3C WebAuthn WebDriver extension: virtual authenticators for passkey journeys.
+pub mod webauthn {
+    use fantoccini::Client;
+    use fantoccini::wd::WebDriverCompatibleCommand;
+
+    /// `POST /session/{id}/webauthn/authenticator`: a platform authenticator that holds
+    /// resident keys and verifies the user without asking.
+    #[derive(Debug)]
+    pub struct AddVirtualAuthenticator;
+
+    impl WebDriverCompatibleCommand for AddVirtualAuthenticator {
+        fn endpoint(
+            &self,
+            base: &url::Url,
+            session: Option<&str>,
+        ) -> Result<url::Url, url::ParseError> {
+            base.join(&format!(
+                "session/{}/webauthn/authenticator",
+                session.unwrap_or_default()
+            ))
+        }
+
+        fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+            let body = serde_json::json!({
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": true,
+                "hasUserVerification": true,
+                "isUserConsenting": true,
+                "isUserVerified": true,
+            });
+            (http::Method::POST, Some(body.to_string()))
+        }
+    }
+
+    /// Adds a virtual authenticator to the browser and returns its id.
+    pub async fn add_authenticator(c: &Client) -> String {
+        c.issue_cmd(AddVirtualAuthenticator)
+            .await
+            .expect("add a virtual authenticator")
+            .as_str()
+            .expect("an authenticator id")
+            .to_owned()
+    }
+}

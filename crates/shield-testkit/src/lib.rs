@@ -1,6 +1,6 @@
 #![doc = include_str!("../README.md")]
 
-mod browser;
+pub mod browser;
 mod smtp;
 
 pub use browser::{Browser, PHONE, page};

@@ -18,36 +18,6 @@ both_backends!(
     candidate_enrols_with_a_passkey_and_sees_their_named_contacts,
 );
 
-/// `POST /session/{id}/webauthn/authenticator`: a platform authenticator that holds resident
-/// keys and verifies the user without asking.
-#[derive(Debug)]
-struct AddVirtualAuthenticator;
-
-impl WebDriverCompatibleCommand for AddVirtualAuthenticator {
-    fn endpoint(
-        &self,
-        base: &url::Url,
-        session: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base.join(&format!(
-            "session/{}/webauthn/authenticator",
-            session.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _: &url::Url) -> (axum::http::Method, Option<String>) {
-        let body = serde_json::json!({
-            "protocol": "ctap2",
-            "transport": "internal",
-            "hasResidentKey": true,
-            "hasUserVerification": true,
-            "isUserConsenting": true,
-            "isUserVerified": true,
-        });
-        (axum::http::Method::POST, Some(body.to_string()))
-    }
-}
-
 /// `GET /session/{id}/webauthn/authenticator/{authenticatorId}/credentials`.
 #[derive(Debug)]
 struct Credentials(String);
@@ -128,14 +98,7 @@ async fn force_contact_enrols_and_signs_in_with_a_passkey(db: TestDb) {
     let (user, link) = invite_officer(&db).await;
     let browser = Browser::phone().await;
     let c = &browser.client;
-    let authenticator = c
-        .issue_cmd(AddVirtualAuthenticator)
-        .await
-        .expect("add a virtual authenticator");
-    let authenticator = authenticator
-        .as_str()
-        .expect("an authenticator id")
-        .to_owned();
+    let authenticator = shield_testkit::browser::webauthn::add_authenticator(c).await;
     // `localhost`: an IP address cannot be a WebAuthn relying party, and browsers keep
     // `__Host-` cookies for http://localhost only.
     let base = format!("http://localhost:{}", addr.port());
@@ -312,9 +275,7 @@ async fn candidate_enrols_with_a_passkey_and_sees_their_named_contacts(db: TestD
     let addr = rx.await.unwrap();
     let browser = Browser::phone().await;
     let c = &browser.client;
-    c.issue_cmd(AddVirtualAuthenticator)
-        .await
-        .expect("add a virtual authenticator");
+    shield_testkit::browser::webauthn::add_authenticator(c).await;
     let base = format!("http://localhost:{}", addr.port());
 
     c.goto(&format!("{base}{}", people[0].link_path))
