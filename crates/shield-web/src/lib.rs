@@ -8,6 +8,7 @@ mod health;
 mod html;
 pub mod invitations;
 mod middleware;
+pub mod sealing;
 
 use std::sync::Arc;
 

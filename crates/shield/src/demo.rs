@@ -159,6 +159,17 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         std::sync::Arc::new(shield_store::SystemClock),
         std::sync::Arc::new(keys),
     );
+    // The worker sends email (or, with no relay configured, writes it to data/mail/) and fires
+    // the reports' acknowledge-by deadlines. Links in emails point at this demo's address.
+    let base_for_mail = crate::cli::browse_url(config.listen);
+    let state = match crate::mail::worker(config, &state, &base_for_mail)? {
+        Some(worker) => {
+            let state = state.with_worker(worker.handle());
+            tokio::spawn(async move { worker.run_until(std::future::pending()).await });
+            state
+        }
+        None => state,
+    };
     let people = invite_people(&state).await?;
     let (tx, rx) = tokio::sync::oneshot::channel();
     let server = tokio::spawn(crate::serve::serve(state, config.listen, Some(tx)));
@@ -185,6 +196,12 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         println!("      {}{}", base.trim_end_matches('/'), person.link_path);
     }
     println!("  Then sign in at {}sign-in. Press Ctrl-C to stop.", base);
+    if config.smtp_url.is_none() {
+        println!(
+            "  Emails (content-free: priority, reference, link) are written to {}",
+            config.data_dir.join("mail").display()
+        );
+    }
     server.await.context("the server task failed")?
 }
 

@@ -13,3 +13,4 @@ pub mod keys;
 pub mod mail;
 pub mod serve;
 pub mod telemetry;
+pub mod webhooks;

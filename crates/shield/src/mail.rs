@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use secrecy::{ExposeSecret, SecretString};
-use shield_jobs::{DefaultTemplates, SmtpConfig, SmtpSender, TlsMode, Worker};
+use shield_jobs::{
+    DefaultTemplates, EmailSender, OutgoingEmail, SendError, SmtpConfig, SmtpSender, TlsMode,
+    Worker,
+};
 use shield_web::AppState;
 use shield_web::invitations::InvitationOpener;
 
@@ -65,18 +68,28 @@ pub fn smtp_config(url: &SecretString, from: &str) -> anyhow::Result<SmtpConfig>
     })
 }
 
-/// A worker for this configuration, or `None` when no mail relay is configured.
+/// The worker for this configuration. It always runs, because it also fires the reports'
+/// acknowledge-by deadlines: with `SHIELD_SMTP_URL` it sends through that relay; without one it
+/// writes each email as a `.eml` file under `DATA_DIR/mail/` (the demo's mailbox) and says so.
 pub fn worker(config: &Config, state: &AppState, base_url: &str) -> anyhow::Result<Option<Worker>> {
-    let Some(url) = &config.smtp_url else {
-        return Ok(None);
+    let sender: Arc<dyn EmailSender> = match &config.smtp_url {
+        Some(url) => Arc::new(
+            SmtpSender::new(&smtp_config(url, &config.mail_from)?)
+                .context("cannot set up the mail relay")?,
+        ),
+        None => {
+            let dir = config.data_dir.join("mail");
+            tracing::warn!(
+                "no SHIELD_SMTP_URL: emails are written to the data directory's mail/ folder, not sent"
+            );
+            Arc::new(MailFolder::new(dir)?)
+        }
     };
-    let sender = SmtpSender::new(&smtp_config(url, &config.mail_from)?)
-        .context("cannot set up the mail relay")?;
     let id = format!("{}-{}", hostname(), std::process::id());
     let worker = Worker::new(
         id,
         state.store.clone(),
-        Arc::new(sender),
+        sender,
         Arc::new(DefaultTemplates::new(base_url)),
         state.clock.clone(),
     )
@@ -89,4 +102,34 @@ fn hostname() -> String {
     std::fs::read_to_string("/etc/hostname")
         .map(|h| h.trim().to_owned())
         .unwrap_or_else(|_| "shield".into())
+}
+
+/// Writes each email as `<message id>.eml` in a folder instead of sending it: the demo's
+/// mailbox, and what `serve` does when no relay is configured. Bodies are content-free (the
+/// templates), so the folder holds addresses, subjects and links only.
+#[derive(Debug)]
+pub struct MailFolder {
+    dir: std::path::PathBuf,
+}
+
+impl MailFolder {
+    pub fn new(dir: std::path::PathBuf) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        Ok(Self { dir })
+    }
+}
+
+#[async_trait::async_trait]
+impl EmailSender for MailFolder {
+    async fn send(&self, email: &OutgoingEmail) -> Result<(), SendError> {
+        let text = format!(
+            "Message-ID: <{}@candidate-shield.local>\r\nTo: {}\r\nSubject: {}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{}\r\n",
+            email.message_id, email.to, email.subject, email.text_body
+        );
+        let path = self.dir.join(format!("{}.eml", email.message_id));
+        tokio::fs::write(&path, text)
+            .await
+            .map_err(|_| SendError::new("mail_folder"))
+    }
 }

@@ -12,37 +12,17 @@ pub(crate) mod list;
 pub(crate) mod new;
 pub(crate) mod show;
 
+pub(crate) use crate::sealing::KeySealer;
 use serde::{Deserialize, Serialize};
-use shield_crypto::{Aad, KeyRing};
+use shield_crypto::Aad;
 use shield_domain::FieldError;
 use shield_domain::audit::{AuditAction, AuditActor, AuditEvent, AuditOutcome, AuditSubject};
 use shield_domain::policy::Actor;
-use shield_store::Sealer;
 
 use crate::auth::guard::chrono_now;
 use crate::{AppError, AppState};
 
-/// Seals through the key ring with associated data binding table, column and row id.
-#[derive(Debug)]
-pub(crate) struct KeySealer<'a>(pub &'a KeyRing);
-
-impl Sealer for KeySealer<'_> {
-    fn seal(
-        &self,
-        table: &'static str,
-        column: &'static str,
-        row_id: i64,
-        plaintext: &[u8],
-    ) -> Vec<u8> {
-        shield_crypto::seal(
-            self.0,
-            Aad::new(table, column, &row_id.to_string()),
-            plaintext,
-        )
-    }
-}
-
-/// Opens a value sealed by [`KeySealer`].
+/// Opens a value sealed by [`KeySealer`](crate::sealing::KeySealer).
 pub(crate) fn open_text(
     state: &AppState,
     table: &'static str,
