@@ -21,7 +21,7 @@
 //! An unacknowledged report has one live `report_deadlines` row. [`DeadlineStore::fire_due_deadlines`]
 //! fires due rows, each in one transaction: mark it fired, move the report to the next tier,
 //! enqueue that tier's emails, write the timeline and audit rows, and insert the next tier's
-//! deadline. On PostgreSQL due rows are picked `FOR UPDATE SKIP LOCKED` and the fired row is
+//! deadline. On PostgreSQL due rows are picked `FOR NO KEY UPDATE SKIP LOCKED` (with their report) and the fired row is
 //! re-checked, so two instances never fire the same deadline; on SQLite `BEGIN IMMEDIATE`
 //! serialises the firers. Acknowledging cancels the live deadline in the same transaction.
 
