@@ -62,6 +62,33 @@ async fn canary_personal_data_never_logged(db: TestDb) {
         .await;
     client.get("/details").await;
     client.get("/?q=Claire+Whitfield").await;
+    // A report, through the JSON API (the form shares its code): its text, the offender's
+    // handle, a message and the report page must never reach a log.
+    let home = client.get("/home").await;
+    let created = client
+        .post_json(
+            "/api/reports",
+            &home.csrf(),
+            &serde_json::json!({
+                "category": "threat_of_violence",
+                "what": "CANARY-THREAT he said he would burn Quillfeather Row down",
+                "who": "@canary_offender",
+                "happening_now": true,
+            }),
+        )
+        .await;
+    assert_eq!(created.status, axum::http::StatusCode::CREATED, "{}", created.text());
+    let id = serde_json::from_str::<serde_json::Value>(&created.text()).unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let page = client.get(&format!("/reports/{id}")).await;
+    assert!(page.text().contains("CANARY-THREAT"));
+    client
+        .post(
+            &format!("/reports/{id}/messages"),
+            &[("csrf", &page.csrf()), ("body", "CANARY-MESSAGE Quillfeather")],
+        )
+        .await;
     // Failures too: a wrong password, an unknown account, a wrong code.
     let mut other = Client::new(state.clone());
     sign_in(
@@ -121,6 +148,8 @@ async fn canary_personal_data_never_logged(db: TestDb) {
         "canary.unknown",
         "civic.example",
         "Harrowfield",
+        "canary_offender",
+        "burn",
         PASSWORD,
         token,
     ] {

@@ -109,6 +109,78 @@ impl Client {
         self.send(builder.body(Body::from(body)).unwrap()).await
     }
 
+    /// POSTs a JSON body with the API's CSRF header (`x-csrf-token`) and a same-origin
+    /// `Origin`.
+    pub async fn post_json(&mut self, path: &str, csrf: &str, json: &serde_json::Value) -> Page {
+        let request = self
+            .request("POST", path)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header("origin", ORIGIN)
+            .header("x-csrf-token", csrf)
+            .body(Body::from(json.to_string()))
+            .unwrap();
+        self.send(request).await
+    }
+
+    /// POSTs `multipart/form-data` (as a browser sends a form with a file input): `fields` are
+    /// text parts, `files` are `(field, filename, bytes)` parts.
+    pub async fn post_multipart(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &[u8])],
+    ) -> Page {
+        const BOUNDARY: &str = "----shield-test-boundary-7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        for (name, filename, bytes) in files {
+            body.extend_from_slice(
+                format!(
+                    "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; \
+                     filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+        let request = self
+            .request("POST", path)
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
+            .header("origin", ORIGIN)
+            .body(Body::from(body))
+            .unwrap();
+        self.send(request).await
+    }
+
+    /// GETs a path and returns the raw response: status, headers and body bytes (for
+    /// downloads, which need not be UTF-8).
+    pub async fn get_bytes(&mut self, path: &str) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        let request = self.request("GET", path).body(Body::empty()).unwrap();
+        let response = router(self.state.clone()).oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
+        (status, headers, body)
+    }
+
     fn request(&self, method: &str, path: &str) -> axum::http::request::Builder {
         let mut builder = Request::builder()
             .method(method)
