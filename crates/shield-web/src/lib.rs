@@ -8,6 +8,7 @@ mod health;
 mod html;
 pub mod invitations;
 mod middleware;
+pub mod scan;
 pub mod sealing;
 
 use std::sync::Arc;
@@ -32,6 +33,9 @@ pub struct AppState {
     pub worker: Option<shield_jobs::WorkerHandle>,
     /// Per-address limits on credential checks.
     pub limiter: auth::rate::Limiter,
+    /// The message scanner (`shield-detect`, injected by the binary); `None` turns the scan
+    /// pages into a plain "not available here".
+    pub scanner: Option<Arc<dyn scan::Scanner>>,
 }
 
 impl AppState {
@@ -48,7 +52,13 @@ impl AppState {
             keys,
             worker: None,
             limiter: auth::rate::limiter(),
+            scanner: None,
         }
+    }
+
+    pub fn with_scanner(mut self, scanner: Arc<dyn scan::Scanner>) -> Self {
+        self.scanner = Some(scanner);
+        self
     }
 
     pub fn with_worker(mut self, worker: shield_jobs::WorkerHandle) -> Self {
@@ -104,6 +114,13 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/reports/new", get(html::reports::new::form))
         .route("/reports/mine", get(html::reports::list::mine))
+        .route(
+            "/scan",
+            get(html::scan::form).post(html::scan::submit).layer(
+                axum::extract::DefaultBodyLimit::max(html::scan::MAX_SCAN_BODY),
+            ),
+        )
+        .route("/scan/report", post(html::scan::report))
         .route("/reports/search", get(html::reports::list::search))
         .route("/reports/{id}", get(html::reports::show::show))
         .route(
@@ -170,6 +187,7 @@ pub fn router(state: AppState) -> Router {
             get(api::reports::queue).post(api::reports::create),
         )
         .route("/api/reports/{id}", get(api::reports::show))
+        .route("/api/scan", post(api::scan::scan))
         .route(
             "/api/reports/{id}/acknowledge",
             post(api::reports::acknowledge),

@@ -170,6 +170,9 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         }
         None => state,
     };
+    let state = state.with_scanner(std::sync::Arc::new(crate::scanner::DetectScanner::load(
+        &crate::detect_cmd::app_model_dir(),
+    )));
     let people = invite_people(&state).await?;
     let (tx, rx) = tokio::sync::oneshot::channel();
     let server = tokio::spawn(crate::serve::serve(state, config.listen, Some(tx)));

@@ -207,6 +207,13 @@ fn model_dir(args: &DetectArgs) -> PathBuf {
     args.model.clone().unwrap_or_else(|| locate(MODEL_REL))
 }
 
+/// The model directory the app's scanner uses: `SHIELD_MODEL_DIR`, else the default above.
+pub fn app_model_dir() -> PathBuf {
+    std::env::var_os("SHIELD_MODEL_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| locate(MODEL_REL))
+}
+
 /// `rel` under the current directory when it exists there, else under the repository root.
 fn locate(rel: &str) -> PathBuf {
     let here = PathBuf::from(rel);

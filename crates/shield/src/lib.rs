@@ -11,6 +11,7 @@ pub mod import;
 pub mod invite;
 pub mod keys;
 pub mod mail;
+pub mod scanner;
 pub mod serve;
 pub mod telemetry;
 pub mod webhooks;

@@ -175,6 +175,10 @@ const WALK: &[(&str, &str, &str, Access)] = &[
         "/reports/mine",
         Access::CandidateOwn,
     ),
+    ("GET", "/scan", "/scan", Access::ReportCreate),
+    ("POST", "/scan", "/scan", Access::ReportCreate),
+    ("POST", "/scan/report", "/scan/report", Access::ReportCreate),
+    ("POST", "/api/scan", "/api/scan", Access::ReportCreate),
     (
         "GET",
         "/reports/search",

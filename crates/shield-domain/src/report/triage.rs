@@ -59,6 +59,13 @@ const PRESENCE_WORDS: &[&str] = &[
     "in my garden",
     "broke in",
     "window",
+    // A threat naming where the candidate will be or lives.
+    "your surgery",
+    "your office",
+    "your house",
+    "your home",
+    "your door",
+    "your address",
 ];
 const EXPOSURE_WORDS: &[&str] = &[
     "home address",

@@ -5,6 +5,7 @@
 pub(crate) mod me;
 pub(crate) mod openapi;
 pub(crate) mod reports;
+pub(crate) mod scan;
 
 use axum::Json;
 use axum::extract::FromRequestParts;

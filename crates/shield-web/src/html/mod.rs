@@ -10,6 +10,7 @@ pub(crate) mod home;
 mod layout;
 pub(crate) mod passkeys;
 pub(crate) mod reports;
+pub(crate) mod scan;
 pub(crate) mod sign_in;
 
 use askama::Template;

@@ -1,0 +1,300 @@
+//! `/scan`: a candidate (or a delegate with the Report grant) pastes messages or uploads an
+//! export; flagged messages are listed by severity with the matched words highlighted; one
+//! click makes a report of a message, with the message as evidence and its SHA-256 recorded.
+
+use askama::Template;
+use axum::extract::{Multipart, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use shield_store::NewEvidence;
+
+use super::reports::ReportDetails;
+use crate::auth::csrf::CsrfForm;
+use crate::auth::guard::{Authorized, Target};
+use crate::auth::report_guard::ReportForGuard;
+use crate::auth::token;
+use crate::html::layout::FieldProblem;
+use crate::scan::{Flag, Message, Verdict, parse_export, parse_pasted, runs, scan_blocking};
+use crate::{AppError, AppState};
+
+/// Largest upload: a 10 MB export plus the pasted text.
+pub(crate) const MAX_SCAN_BODY: usize = 11 * 1024 * 1024;
+
+#[derive(Debug)]
+pub(crate) struct FlaggedRow {
+    pub message: Message,
+    pub flags: Vec<&'static str>,
+    pub top: &'static str,
+    pub threat: bool,
+    pub score: String,
+    pub runs: Vec<(String, bool)>,
+    pub reasons: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Template)]
+#[template(path = "scan/form.html")]
+struct ScanPage {
+    section: &'static str,
+    csrf: String,
+    candidate: Option<i64>,
+    scanner: String,
+    pasted: String,
+    problems: Vec<FieldProblem>,
+    scanned: Option<usize>,
+    flagged: Vec<FlaggedRow>,
+}
+
+impl ScanPage {
+    fn problem_for(&self, field: &str) -> Option<&str> {
+        crate::html::layout::problem_for(&self.problems, field)
+    }
+}
+
+fn candidate_param(target: &Target, own: Option<shield_domain::CandidateId>) -> Option<i64> {
+    match target {
+        Target::Candidate { id, .. } if Some(*id) != own => Some(id.0),
+        _ => None,
+    }
+}
+
+fn describe(state: &AppState) -> String {
+    state.scanner.as_ref().map_or_else(
+        || "not available on this server".to_owned(),
+        |s| s.describe(),
+    )
+}
+
+pub(crate) async fn form(
+    State(state): State<AppState>,
+    auth: Authorized<ReportForGuard>,
+) -> Result<Response, AppError> {
+    let page = ScanPage {
+        section: "reports",
+        csrf: auth.session.record.csrf_token.clone(),
+        candidate: candidate_param(&auth.target, auth.actor.candidate),
+        scanner: describe(&state),
+        pasted: String::new(),
+        problems: Vec::new(),
+        scanned: None,
+        flagged: Vec::new(),
+    };
+    crate::html::page(StatusCode::OK, &page)
+}
+
+fn row(message: Message, verdict: &Verdict) -> FlaggedRow {
+    let top = verdict.flags.first().copied().unwrap_or(Flag::Abuse);
+    FlaggedRow {
+        flags: verdict.flags.iter().map(|f| f.label()).collect(),
+        top: top.label(),
+        threat: matches!(top, Flag::ThreatViolence | Flag::ThreatSexual),
+        score: format!("{:.2}", verdict.score(top)),
+        runs: runs(&message.text, &verdict.highlights),
+        reasons: verdict
+            .highlights
+            .iter()
+            .map(|h| h.reason.clone())
+            .collect(),
+        notes: verdict.notes.clone(),
+        message,
+    }
+}
+
+pub(crate) async fn submit(
+    State(state): State<AppState>,
+    auth: Authorized<ReportForGuard>,
+    mut multipart: Multipart,
+) -> Result<Response, AppError> {
+    let mut csrf = String::new();
+    let mut pasted = String::new();
+    let mut export: Option<(String, Vec<u8>)> = None;
+    let too_large = || AppError::TooLarge {
+        field: "export",
+        message: "The file is larger than 10 MB. Split the export, or paste fewer messages.".into(),
+    };
+    while let Some(field) = multipart.next_field().await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large()
+        } else {
+            AppError::bad_request("export", "The form could not be read. Try again.")
+        }
+    })? {
+        match field.name().unwrap_or("") {
+            "export" => {
+                let name = field.file_name().unwrap_or("").to_owned();
+                let bytes = field.bytes().await.map_err(|_| too_large())?;
+                if !name.is_empty() || !bytes.is_empty() {
+                    export = Some((name, bytes.to_vec()));
+                }
+            }
+            "csrf" => csrf = field.text().await.unwrap_or_default(),
+            "messages" => pasted = field.text().await.unwrap_or_default(),
+            _ => {}
+        }
+    }
+    if !token::same(&auth.session.record.csrf_token, &csrf) {
+        return Err(AppError::Forbidden);
+    }
+    let mut problems = Vec::new();
+    let mut messages = parse_pasted(&pasted);
+    if let Some((name, bytes)) = &export {
+        let shown = shield_domain::evidence::safe_filename(
+            name,
+            shield_domain::evidence::EvidenceKind::Text,
+        );
+        let shown = match name.rsplit_once('.') {
+            Some((_, ext)) => format!(
+                "{}.{}",
+                shown.trim_end_matches(".txt"),
+                ext.to_ascii_lowercase()
+            ),
+            None => shown,
+        };
+        match parse_export(&shown, bytes) {
+            Ok(more) => messages.extend(more),
+            Err(e) => problems.push(FieldProblem::new("export", e.to_string())),
+        }
+    }
+    if problems.is_empty() && messages.is_empty() {
+        problems.push(FieldProblem::new(
+            "messages",
+            "Paste at least one message, or choose an export file",
+        ));
+    }
+    let scanner = state.scanner.clone();
+    if problems.is_empty() && scanner.is_none() {
+        problems.push(FieldProblem::new(
+            "messages",
+            "Scanning is not available on this server",
+        ));
+    }
+    let mut page = ScanPage {
+        section: "reports",
+        csrf: auth.session.record.csrf_token.clone(),
+        candidate: candidate_param(&auth.target, auth.actor.candidate),
+        scanner: describe(&state),
+        pasted,
+        problems,
+        scanned: None,
+        flagged: Vec::new(),
+    };
+    let Some(scanner) = scanner.filter(|_| page.problems.is_empty()) else {
+        return crate::html::page(StatusCode::BAD_REQUEST, &page);
+    };
+    let total = messages.len();
+    let verdicts =
+        scan_blocking(scanner, messages.iter().map(|m| m.text.clone()).collect()).await?;
+    tracing::info!(
+        messages = messages.len(),
+        flagged = verdicts.iter().filter(|v| !v.flags.is_empty()).count(),
+        "messages scanned"
+    );
+    let mut flagged: Vec<(Message, Verdict)> = messages
+        .into_iter()
+        .zip(verdicts)
+        .filter(|(_, v)| !v.flags.is_empty())
+        .collect();
+    flagged.sort_by_key(|(_, v)| v.severity());
+    page.scanned = Some(total);
+    page.flagged = flagged.iter().map(|(m, v)| row(m.clone(), v)).collect();
+    crate::html::page(StatusCode::OK, &page)
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ReportMessageForm {
+    csrf: String,
+    text: String,
+    #[serde(default)]
+    author: String,
+    #[serde(default)]
+    handle: String,
+    #[serde(default)]
+    time: String,
+    #[serde(default)]
+    link: String,
+}
+
+/// One click: the message is scanned again here (the page's flags are never trusted), and a
+/// report is made with the detector's category, triage's priority, and the message as evidence.
+pub(crate) async fn report(
+    State(state): State<AppState>,
+    auth: Authorized<ReportForGuard>,
+    CsrfForm(form): CsrfForm<ReportMessageForm>,
+) -> Result<Response, AppError> {
+    let Target::Candidate { id: candidate, .. } = &auth.target else {
+        return Err(AppError::Forbidden);
+    };
+    let text: String = form
+        .text
+        .trim()
+        .chars()
+        .take(crate::scan::parse::MAX_MESSAGE_CHARS)
+        .collect();
+    if text.is_empty() {
+        return Err(AppError::bad_request("text", "The message is empty"));
+    }
+    let scanner = state.scanner.clone().ok_or(AppError::NotFound)?;
+    let verdict = scan_blocking(scanner, vec![text.clone()])
+        .await?
+        .pop()
+        .ok_or_else(|| AppError::Internal("scanner returned nothing".into()))?;
+    let flag = verdict.flags.first().copied();
+    let category = flag.map_or(shield_domain::report::Category::OnlineAbuse, Flag::category);
+    let who = [form.handle.trim(), form.author.trim()]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let flagged_words = match flag {
+        Some(f) => format!(
+            "Flagged by the message scanner as {} (score {:.2}).",
+            f.label().to_lowercase(),
+            verdict.score(f)
+        ),
+        None => "Reported from the message scanner (not flagged).".to_owned(),
+    };
+    let details = ReportDetails {
+        what: format!("A message I received. {flagged_words}"),
+        when: form.time.trim().chars().take(200).collect(),
+        place: "Online".to_owned(),
+        who: who.chars().take(2_000).collect(),
+        pasted: text.clone(),
+        links: form
+            .link
+            .split_whitespace()
+            .take(1)
+            .map(|l| l.chars().take(2_000).collect())
+            .collect(),
+    };
+    // The message itself, as received, is the evidence: hashed for chain of custody.
+    let evidence_text = format!(
+        "From: {}\nHandle: {}\nTime: {}\nLink: {}\n\n{}\n",
+        form.author.trim(),
+        form.handle.trim(),
+        form.time.trim(),
+        form.link.trim(),
+        text
+    );
+    let bytes = evidence_text.into_bytes();
+    let evidence = NewEvidence {
+        kind: shield_domain::evidence::EvidenceKind::Text.key().to_owned(),
+        filename: "message.txt".to_owned(),
+        sha256: hex::encode(Sha256::digest(&bytes)),
+        content: bytes,
+    };
+    let id = super::reports::new::create(
+        &state,
+        &auth.actor,
+        *candidate,
+        category,
+        false,
+        &details,
+        vec![evidence],
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/reports/{id}?sent=1")).into_response())
+}
+
+crate::has_csrf!(ReportMessageForm);
