@@ -52,7 +52,13 @@ async fn pasted_messages_are_flagged_by_severity_with_highlights(db: TestDb) {
     assert!(!html.contains(FINE), "the unflagged message is not listed");
     assert!(html.contains("<mark>I will stab you</mark>"), "{html}");
     // Nothing is stored by scanning.
-    assert!(db.store.reports(&Default::default()).await.unwrap().is_empty());
+    assert!(
+        db.store
+            .reports(&Default::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn export_formats_are_read_and_bad_ones_named(db: TestDb) {
@@ -73,21 +79,49 @@ async fn export_formats_are_read_and_bad_ones_named(db: TestDb) {
 
     let json = format!(r#"{{"messages":[{{"text":"{DOX}","handle":"@doxer"}}]}}"#);
     let page = c
-        .post_multipart("/scan", &[("csrf", &csrf)], &[("export", "dm.json", json.as_bytes())])
+        .post_multipart(
+            "/scan",
+            &[("csrf", &csrf)],
+            &[("export", "dm.json", json.as_bytes())],
+        )
         .await;
-    assert!(page.text().contains("1 of 1 message flagged"), "{}", page.text());
+    assert!(
+        page.text().contains("1 of 1 message flagged"),
+        "{}",
+        page.text()
+    );
 
-    let eml = format!("From: Angry <angry@example.net>\r\nDate: Mon, 1 Apr 2029 20:00:00 +0100\r\nSubject: tonight\r\n\r\n{THREAT}\r\n");
+    let eml = format!(
+        "From: Angry <angry@example.net>\r\nDate: Mon, 1 Apr 2029 20:00:00 +0100\r\nSubject: tonight\r\n\r\n{THREAT}\r\n"
+    );
     let page = c
-        .post_multipart("/scan", &[("csrf", &csrf)], &[("export", "mail.eml", eml.as_bytes())])
+        .post_multipart(
+            "/scan",
+            &[("csrf", &csrf)],
+            &[("export", "mail.eml", eml.as_bytes())],
+        )
         .await;
-    assert!(page.text().contains("1 of 1 message flagged"), "{}", page.text());
+    assert!(
+        page.text().contains("1 of 1 message flagged"),
+        "{}",
+        page.text()
+    );
 
-    let mbox = format!("From a@example.net Mon Apr  1 20:00:00 2029\nFrom: a@example.net\n\n{THREAT}\n\nFrom b@example.net Mon Apr  1 21:00:00 2029\nFrom: b@example.net\n\n{FINE}\n");
+    let mbox = format!(
+        "From a@example.net Mon Apr  1 20:00:00 2029\nFrom: a@example.net\n\n{THREAT}\n\nFrom b@example.net Mon Apr  1 21:00:00 2029\nFrom: b@example.net\n\n{FINE}\n"
+    );
     let page = c
-        .post_multipart("/scan", &[("csrf", &csrf)], &[("export", "box.mbox", mbox.as_bytes())])
+        .post_multipart(
+            "/scan",
+            &[("csrf", &csrf)],
+            &[("export", "box.mbox", mbox.as_bytes())],
+        )
         .await;
-    assert!(page.text().contains("1 of 2 messages flagged"), "{}", page.text());
+    assert!(
+        page.text().contains("1 of 2 messages flagged"),
+        "{}",
+        page.text()
+    );
 
     // A bad file: the error names the file, the line and the field; nothing is scanned.
     let page = c
@@ -99,7 +133,8 @@ async fn export_formats_are_read_and_bad_ones_named(db: TestDb) {
         .await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
     assert!(
-        page.text().contains("replies.csv: line 3, field `text`: is empty"),
+        page.text()
+            .contains("replies.csv: line 3, field `text`: is empty"),
         "{}",
         page.text()
     );
@@ -131,11 +166,22 @@ async fn one_click_report_makes_a_report_with_the_message_as_evidence(db: TestDb
         .parse()
         .unwrap();
     let report = db.store.report(id).await.unwrap().unwrap();
-    assert_eq!(report.category, shield_domain::report::Category::ThreatOfViolence);
-    assert_eq!(report.priority, shield_domain::report::Priority::P1, "{:?}", report.reasons);
+    assert_eq!(
+        report.category,
+        shield_domain::report::Category::ThreatOfViolence
+    );
+    assert_eq!(
+        report.priority,
+        shield_domain::report::Priority::P1,
+        "{:?}",
+        report.reasons
+    );
     let page = c.get(&location).await;
     let html = page.text();
-    assert!(html.contains("Flagged by the message scanner as threat of violence"), "{html}");
+    assert!(
+        html.contains("Flagged by the message scanner as threat of violence"),
+        "{html}"
+    );
     assert!(html.contains("message.txt"), "{html}");
     // The evidence is the message as received; its hash matches the recorded one.
     let evidence = db.store.report_evidence(id).await.unwrap();
