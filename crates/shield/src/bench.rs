@@ -1,5 +1,8 @@
 //! `shield bench import`: times the full 2024 reference import on fresh databases. A benchmark,
-//! not a test: it prints medians and makes no assertion about them.
+//! not a test: it prints medians and makes no assertion about them. `shield bench intake` is in
+//! [`intake`].
+
+pub mod intake;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -66,6 +66,9 @@ pub enum Command {
     /// Field-encryption keys: generate a key file, or rotate to a new key and re-encrypt.
     #[command(subcommand)]
     Keys(crate::keys::KeysCommand),
+    /// Signed webhooks for forces that want reports in their own systems.
+    #[command(subcommand)]
+    Webhooks(crate::webhooks::WebhooksCommand),
     /// Check the tamper-evident audit chain, or export a checkpoint of it.
     #[command(subcommand)]
     Audit(crate::audit_cmd::AuditCommand),
@@ -91,6 +94,24 @@ pub enum BenchCommand {
         runs: usize,
         #[arg(long)]
         json: bool,
+    },
+    /// Durable report submissions per second over HTTP (loopback server, fresh SQLite file)
+    /// against raw single-row durable inserts on the same disk, and report-to-alert-email
+    /// latency through a loopback SMTP sink.
+    Intake {
+        /// How many reports to submit.
+        #[arg(long, default_value_t = 500)]
+        reports: usize,
+        /// Requests in flight at once (each on its own keep-alive connection).
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Print one JSON line instead of a summary.
+        #[arg(long)]
+        json: bool,
+        /// Where the SQLite files go (a fresh folder is made inside and removed afterwards);
+        /// default `target/` when there is one, else the system temporary folder.
+        #[arg(long, value_name = "PATH")]
+        dir: Option<PathBuf>,
     },
 }
 
@@ -156,7 +177,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 store,
                 std::sync::Arc::new(shield_store::SystemClock),
                 std::sync::Arc::new(keys),
-            );
+            )
+            .with_scanner(std::sync::Arc::new(crate::scanner::DetectScanner::load(
+                &crate::detect_cmd::app_model_dir(),
+            )));
             let base = config
                 .public_url
                 .clone()
@@ -167,10 +191,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     tokio::spawn(async move { worker.run_until(std::future::pending()).await });
                     state
                 }
-                None => {
-                    tracing::warn!("no SHIELD_SMTP_URL: email is queued but not sent");
-                    state
-                }
+                None => state,
             };
             crate::serve::serve(state, config.listen, None).await?;
         }
@@ -197,6 +218,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await;
         }
         Command::Keys(command) => crate::keys::run(&config, command).await?,
+        Command::Webhooks(command) => crate::webhooks::run(&config, command).await?,
         Command::Demo { .. } => crate::demo::run(&config).await?,
         Command::Audit(command) => crate::audit_cmd::run(&config, command).await?,
         Command::Detect(args) => crate::detect_cmd::run(args)?,
@@ -207,6 +229,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             json,
         }) => {
             crate::bench::import(&data, postgres_url.as_deref(), runs, json).await?;
+        }
+        Command::Bench(BenchCommand::Intake {
+            reports,
+            concurrency,
+            json,
+            dir,
+        }) => {
+            crate::bench::intake::intake(crate::bench::intake::IntakeOptions {
+                reports,
+                concurrency,
+                json,
+                dir,
+            })
+            .await?;
         }
     }
     Ok(())
