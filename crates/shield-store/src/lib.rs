@@ -14,6 +14,7 @@ pub mod reports;
 mod reports_sql;
 mod shared;
 mod sqlite;
+mod write;
 
 use std::sync::Arc;
 
@@ -42,6 +43,7 @@ pub use reports::{
     ReportSummary, Sealer, StatusChange,
 };
 pub use sqlite::SqliteStore;
+pub use write::WriteTx;
 
 /// Which database a store talks to; shown on `/readyz` and in `shield stats`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -502,6 +502,17 @@ macro_rules! outbox_impl {
                 lease_ms: i64,
                 limit: u32,
             ) -> Result<Vec<crate::outbox::ClaimedMessage>, crate::StoreError> {
+                // A cheap read first: most ticks find nothing, and need not queue to write.
+                let due: Option<(i64,)> = sqlx::query_as(
+                    "SELECT id FROM outbox WHERE status = 'pending' AND due_at_ms <= $1
+                       AND (lease_until_ms IS NULL OR lease_until_ms < $1) LIMIT 1",
+                )
+                .bind(now_ms)
+                .fetch_optional(&self.pool)
+                .await?;
+                if due.is_none() {
+                    return Ok(Vec::new());
+                }
                 let mut tx = self.begin_write().await?;
                 let rows: Vec<crate::outbox::ClaimedRecord> = sqlx::query_as($claim_sql)
                     .bind(owner)
@@ -526,6 +537,7 @@ macro_rules! outbox_impl {
                 owner: &str,
                 now_ms: shield_domain::EpochMs,
             ) -> Result<bool, crate::StoreError> {
+                let _turn = self.write_turn().await;
                 let done = sqlx::query(
                     "UPDATE outbox SET status = 'sent', sent_at_ms = $3, lease_until_ms = NULL,
                         last_error = NULL
@@ -553,6 +565,7 @@ macro_rules! outbox_impl {
                 } else {
                     crate::outbox::OutboxStatus::Pending
                 };
+                let _turn = self.write_turn().await;
                 let done = sqlx::query(
                     "UPDATE outbox SET status = $3, last_error = $4, due_at_ms = $5,
                         lease_owner = NULL, lease_until_ms = NULL

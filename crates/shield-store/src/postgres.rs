@@ -35,8 +35,13 @@ impl PgStore {
     /// audit appends, take a row lock inside it).
     pub(crate) async fn begin_write(
         &self,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
-        Ok(self.pool.begin().await?)
+    ) -> Result<crate::write::WriteTx<sqlx::Postgres>, StoreError> {
+        Ok(crate::write::WriteTx::new(self.pool.begin().await?, None))
+    }
+
+    /// PostgreSQL needs no write queue.
+    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        None
     }
 }
 

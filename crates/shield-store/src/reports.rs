@@ -1301,6 +1301,18 @@ macro_rules! reports_impl {
                 limit: u32,
             ) -> Result<crate::reports::FiredDeadlines, crate::StoreError> {
                 let mut out = crate::reports::FiredDeadlines::default();
+                // A cheap read first: most ticks find nothing due, and need not queue to write.
+                let due: Option<(i64,)> = sqlx::query_as(
+                    "SELECT id FROM report_deadlines
+                     WHERE fired_at_ms IS NULL AND cancelled_at_ms IS NULL AND due_at_ms <= $1
+                     LIMIT 1",
+                )
+                .bind(now_ms)
+                .fetch_optional(&self.pool)
+                .await?;
+                if due.is_none() {
+                    return Ok(out);
+                }
                 // One transaction per deadline: a failure leaves the ones already fired fired.
                 for _ in 0..limit {
                     let mut tx = self.begin_write().await?;

@@ -472,7 +472,7 @@ use crate::records::{self, ConstituencyRecord, ContactRecord, ForceRecord, LinkR
 
 /// Commits, or in a dry run rolls back, an import's transaction.
 pub(crate) async fn finish<DB: sqlx::Database>(
-    tx: sqlx::Transaction<'_, DB>,
+    tx: crate::write::WriteTx<DB>,
     mode: ImportMode,
 ) -> Result<(), StoreError> {
     match mode {

@@ -15,6 +15,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
+    /// This process's queue of writers (see `write.rs`).
+    gate: crate::write::WriteGate,
 }
 
 impl SqliteStore {
@@ -35,7 +37,10 @@ impl SqliteStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            gate: crate::write::WriteGate::default(),
+        })
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -47,8 +52,15 @@ impl SqliteStore {
     /// upgrades a read snapshot another writer has since moved past.
     pub(crate) async fn begin_write(
         &self,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    ) -> Result<crate::write::WriteTx<sqlx::Sqlite>, StoreError> {
+        let turn = self.gate.turn().await;
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(crate::write::WriteTx::new(tx, Some(turn)))
+    }
+
+    /// This process's write turn, for a single-statement write outside a transaction.
+    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        Some(self.gate.turn().await)
     }
 }
 
