@@ -12,6 +12,7 @@ mod postgres;
 mod records;
 pub mod reports;
 mod reports_sql;
+mod settings;
 mod shared;
 mod sqlite;
 mod write;
@@ -42,6 +43,7 @@ pub use reports::{
     NewEvidence, NewReport, ReportEvent, ReportFilter, ReportRecord, ReportRefusal, ReportStore,
     ReportSummary, Sealer, StatusChange,
 };
+pub use settings::SettingsStore;
 pub use sqlite::SqliteStore;
 pub use write::WriteTx;
 
@@ -76,6 +78,7 @@ pub trait Store:
     + passkeys::PasskeyStore
     + reports::ReportStore
     + reports::DeadlineStore
+    + settings::SettingsStore
     + Send
     + Sync
     + std::fmt::Debug

@@ -122,6 +122,7 @@ pub fn router(state: AppState) -> Router {
             ),
         )
         .route("/scan/report", post(html::scan::report))
+        .route("/scan/settings", post(html::scan::settings))
         .route("/reports/search", get(html::reports::list::search))
         .route("/reports/{id}", get(html::reports::show::show))
         .route(

@@ -178,6 +178,12 @@ const WALK: &[(&str, &str, &str, Access)] = &[
     ("GET", "/scan", "/scan", Access::ReportCreate),
     ("POST", "/scan", "/scan", Access::ReportCreate),
     ("POST", "/scan/report", "/scan/report", Access::ReportCreate),
+    (
+        "POST",
+        "/scan/settings",
+        "/scan/settings",
+        Access::ReportCreate,
+    ),
     ("POST", "/api/scan", "/api/scan", Access::ReportCreate),
     (
         "GET",

@@ -17,6 +17,7 @@ both_backends!(
     export_formats_are_read_and_bad_ones_named,
     one_click_report_makes_a_report_with_the_message_as_evidence,
     scan_api_returns_labels_scores_and_spans,
+    opted_in_high_confidence_threats_are_reported_once_by_themselves,
 );
 
 const THREAT: &str = "I will stab you tomorrow at your surgery";
@@ -243,4 +244,57 @@ async fn scan_api_returns_labels_scores_and_spans(db: TestDb) {
         .post_json("/api/scan", "wrong", &serde_json::json!({ "messages": [] }))
         .await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
+}
+
+async fn opted_in_high_confidence_threats_are_reported_once_by_themselves(db: TestDb) {
+    let mut c = claire(&db).await;
+    let page = c.get("/scan").await;
+    assert!(page.text().contains("Automatic reports: off"));
+    let csrf = page.csrf();
+    let pasted = format!("{THREAT}\n\n{ABUSE}");
+    // Off (the default): nothing is reported without a click.
+    c.post_multipart("/scan", &[("csrf", &csrf), ("messages", &pasted)], &[])
+        .await;
+    assert!(
+        db.store
+            .reports(&Default::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // On: the threat is reported by itself; the abuse waits for a click.
+    let saved = c
+        .post("/scan/settings", &[("csrf", &csrf), ("auto_report", "yes")])
+        .await;
+    assert_eq!(saved.location.as_deref(), Some("/scan?saved=1"));
+    let page = c
+        .post_multipart("/scan", &[("csrf", &csrf), ("messages", &pasted)], &[])
+        .await;
+    assert!(
+        page.text().contains("Reported automatically: R-00001"),
+        "{}",
+        page.text()
+    );
+    let reports = db.store.reports(&Default::default()).await.unwrap();
+    assert_eq!(reports.len(), 1);
+    assert_eq!(
+        reports[0].category,
+        shield_domain::report::Category::ThreatOfViolence
+    );
+    // The same message again: still one report.
+    let page = c
+        .post_multipart("/scan", &[("csrf", &csrf), ("messages", &pasted)], &[])
+        .await;
+    assert!(page.text().contains("Reported automatically: R-00001"));
+    assert_eq!(
+        db.store.reports(&Default::default()).await.unwrap().len(),
+        1
+    );
+    // The change is on the audit record.
+    let events = db.store.audit_events(0, 10_000).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.event.action().as_str() == "scan_settings_changed")
+    );
 }

@@ -94,23 +94,49 @@ impl Guard for ReportForGuard {
         state: &AppState,
         actor: &Actor,
     ) -> Result<Target, AppError> {
-        let id =
-            match query_value(parts, "candidate") {
-                Some(v) => CandidateId(v.parse().map_err(|_| {
-                    AppError::bad_request("candidate", "Candidate must be a number")
-                })?),
-                None => match (actor.candidate, actor.delegations.keys().next()) {
-                    (Some(own), _) => own,
-                    (None, Some(first)) if actor.delegations.len() == 1 => *first,
-                    _ => return Err(AppError::Forbidden),
-                },
-            };
-        let forces = state.store.candidate_forces(id).await?;
-        if forces.is_empty() {
-            return Err(AppError::NotFound);
-        }
-        Ok(Target::Candidate { id, forces })
+        candidate_target(parts, state, actor).await
     }
+}
+
+/// Changing a candidate's settings (the scanner's automatic reports): the candidate, or a
+/// delegate granted `Edit`; the candidate is found as for [`ReportForGuard`].
+#[derive(Debug)]
+pub struct CandidateSettingsGuard;
+
+impl Guard for CandidateSettingsGuard {
+    const ACTION: Action = Action::EditCandidate;
+
+    async fn target(
+        parts: &mut Parts,
+        state: &AppState,
+        actor: &Actor,
+    ) -> Result<Target, AppError> {
+        candidate_target(parts, state, actor).await
+    }
+}
+
+/// `?candidate=ID`, else the actor's own candidacy, else a delegate's only candidate.
+async fn candidate_target(
+    parts: &Parts,
+    state: &AppState,
+    actor: &Actor,
+) -> Result<Target, AppError> {
+    let id = match query_value(parts, "candidate") {
+        Some(v) => CandidateId(
+            v.parse()
+                .map_err(|_| AppError::bad_request("candidate", "Candidate must be a number"))?,
+        ),
+        None => match (actor.candidate, actor.delegations.keys().next()) {
+            (Some(own), _) => own,
+            (None, Some(first)) if actor.delegations.len() == 1 => *first,
+            _ => return Err(AppError::Forbidden),
+        },
+    };
+    let forces = state.store.candidate_forces(id).await?;
+    if forces.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    Ok(Target::Candidate { id, forces })
 }
 
 /// A queue of reports: `?force=CODE`, a force contact's first force, or (coordinators) all.

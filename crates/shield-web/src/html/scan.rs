@@ -13,7 +13,7 @@ use shield_store::NewEvidence;
 use super::reports::ReportDetails;
 use crate::auth::csrf::CsrfForm;
 use crate::auth::guard::{Authorized, Target};
-use crate::auth::report_guard::ReportForGuard;
+use crate::auth::report_guard::{CandidateSettingsGuard, ReportForGuard};
 use crate::auth::token;
 use crate::html::layout::FieldProblem;
 use crate::scan::{Flag, Message, Verdict, parse_export, parse_pasted, runs, scan_blocking};
@@ -32,7 +32,13 @@ pub(crate) struct FlaggedRow {
     pub runs: Vec<(String, bool)>,
     pub reasons: Vec<String>,
     pub notes: Vec<String>,
+    /// The report the scanner raised by itself for this message (opt-in), if any.
+    pub auto_report: Option<(i64, String)>,
 }
+
+/// The operating-scale score (0.5 = flagged) at which an opted-in candidate's threats are
+/// reported without a click.
+pub(crate) const AUTO_REPORT_SCORE: f32 = 0.9;
 
 #[derive(Debug, Template)]
 #[template(path = "scan/form.html")]
@@ -45,6 +51,8 @@ struct ScanPage {
     problems: Vec<FieldProblem>,
     scanned: Option<usize>,
     flagged: Vec<FlaggedRow>,
+    auto_report: bool,
+    saved: bool,
 }
 
 impl ScanPage {
@@ -67,11 +75,31 @@ fn describe(state: &AppState) -> String {
     )
 }
 
+#[derive(Debug, Deserialize)]
+pub(crate) struct FormQuery {
+    #[serde(default)]
+    saved: Option<String>,
+}
+
+fn candidate_of(target: &Target) -> Result<shield_domain::CandidateId, AppError> {
+    match target {
+        Target::Candidate { id, .. } => Ok(*id),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
 pub(crate) async fn form(
     State(state): State<AppState>,
     auth: Authorized<ReportForGuard>,
+    axum::extract::Query(q): axum::extract::Query<FormQuery>,
 ) -> Result<Response, AppError> {
+    let auto_report = state
+        .store
+        .auto_report_threats(candidate_of(&auth.target)?)
+        .await?;
     let page = ScanPage {
+        auto_report,
+        saved: q.saved.is_some(),
         section: "reports",
         csrf: auth.session.record.csrf_token.clone(),
         candidate: candidate_param(&auth.target, auth.actor.candidate),
@@ -98,6 +126,7 @@ fn row(message: Message, verdict: &Verdict) -> FlaggedRow {
             .map(|h| h.reason.clone())
             .collect(),
         notes: verdict.notes.clone(),
+        auto_report: None,
         message,
     }
 }
@@ -170,7 +199,13 @@ pub(crate) async fn submit(
             "Scanning is not available on this server",
         ));
     }
+    let auto_report = state
+        .store
+        .auto_report_threats(candidate_of(&auth.target)?)
+        .await?;
     let mut page = ScanPage {
+        auto_report,
+        saved: false,
         section: "reports",
         csrf: auth.session.record.csrf_token.clone(),
         candidate: candidate_param(&auth.target, auth.actor.candidate),
@@ -198,8 +233,58 @@ pub(crate) async fn submit(
         .collect();
     flagged.sort_by_key(|(_, v)| v.severity());
     page.scanned = Some(total);
-    page.flagged = flagged.iter().map(|(m, v)| row(m.clone(), v)).collect();
+    let candidate = candidate_of(&auth.target)?;
+    for (m, v) in &flagged {
+        let mut r = row(m.clone(), v);
+        let threat = v
+            .flags
+            .first()
+            .is_some_and(|f| matches!(f, Flag::ThreatViolence | Flag::ThreatSexual));
+        if page.auto_report
+            && threat
+            && v.flags
+                .first()
+                .is_some_and(|f| v.score(*f) >= AUTO_REPORT_SCORE)
+        {
+            let id = report_message(&state, &auth.actor, candidate, m, v, true).await?;
+            r.auto_report = Some((id, shield_domain::report::reference(id)));
+        }
+        page.flagged.push(r);
+    }
     crate::html::page(StatusCode::OK, &page)
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct SettingsForm {
+    csrf: String,
+    #[serde(default)]
+    auto_report: Option<String>,
+}
+
+/// Turns the scanner's automatic reports of high-confidence threats on or off.
+pub(crate) async fn settings(
+    State(state): State<AppState>,
+    auth: Authorized<CandidateSettingsGuard>,
+    CsrfForm(form): CsrfForm<SettingsForm>,
+) -> Result<Response, AppError> {
+    let candidate = candidate_of(&auth.target)?;
+    let on = form.auto_report.as_deref() == Some("yes");
+    let audit = super::reports::audit_event(&state, &auth.actor, "scan_settings_changed", None)?
+        .with_subject(
+            shield_domain::audit::AuditSubject::new("candidate", &candidate.to_string())
+                .map_err(|e| AppError::Internal(e.message))?,
+        )
+        .with_detail("auto_report_threats", if on { "on" } else { "off" })
+        .map_err(|e| AppError::Internal(e.message))?;
+    state
+        .store
+        .set_auto_report_threats(candidate, on, state.clock.now_ms(), &audit)
+        .await?;
+    let query = match candidate_param(&auth.target, auth.actor.candidate) {
+        Some(c) => format!("?candidate={c}&saved=1"),
+        None => "?saved=1".to_owned(),
+    };
+    Ok(Redirect::to(&format!("/scan{query}")).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -240,9 +325,44 @@ pub(crate) async fn report(
         .await?
         .pop()
         .ok_or_else(|| AppError::Internal("scanner returned nothing".into()))?;
+    let message = Message {
+        author: form.author,
+        handle: form.handle,
+        time: form.time,
+        link: form.link,
+        text,
+    };
+    let id = report_message(&state, &auth.actor, *candidate, &message, &verdict, false).await?;
+    Ok(Redirect::to(&format!("/reports/{id}?sent=1")).into_response())
+}
+
+/// Makes a report of one message: the detector's category, triage's priority, the message as
+/// received as evidence (hashed). A message already reported by this candidate (same evidence
+/// hash) is not reported again: its report is returned.
+async fn report_message(
+    state: &AppState,
+    actor: &shield_domain::policy::Actor,
+    candidate: shield_domain::CandidateId,
+    m: &Message,
+    verdict: &Verdict,
+    automatic: bool,
+) -> Result<i64, AppError> {
+    let evidence_text = format!(
+        "From: {}\nHandle: {}\nTime: {}\nLink: {}\n\n{}\n",
+        m.author.trim(),
+        m.handle.trim(),
+        m.time.trim(),
+        m.link.trim(),
+        m.text
+    );
+    let bytes = evidence_text.into_bytes();
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    if let Some(existing) = state.store.report_with_evidence(candidate, &sha256).await? {
+        return Ok(existing);
+    }
     let flag = verdict.flags.first().copied();
     let category = flag.map_or(shield_domain::report::Category::OnlineAbuse, Flag::category);
-    let who = [form.handle.trim(), form.author.trim()]
+    let who = [m.handle.trim(), m.author.trim()]
         .into_iter()
         .filter(|s| !s.is_empty())
         .collect::<Vec<_>>()
@@ -255,46 +375,40 @@ pub(crate) async fn report(
         ),
         None => "Reported from the message scanner (not flagged).".to_owned(),
     };
+    let what = if automatic {
+        format!("A message I received, reported automatically (I opted in). {flagged_words}")
+    } else {
+        format!("A message I received. {flagged_words}")
+    };
     let details = ReportDetails {
-        what: format!("A message I received. {flagged_words}"),
-        when: form.time.trim().chars().take(200).collect(),
+        what,
+        when: m.time.trim().chars().take(200).collect(),
         place: "Online".to_owned(),
         who: who.chars().take(2_000).collect(),
-        pasted: text.clone(),
-        links: form
+        pasted: m.text.clone(),
+        links: m
             .link
             .split_whitespace()
             .take(1)
             .map(|l| l.chars().take(2_000).collect())
             .collect(),
     };
-    // The message itself, as received, is the evidence: hashed for chain of custody.
-    let evidence_text = format!(
-        "From: {}\nHandle: {}\nTime: {}\nLink: {}\n\n{}\n",
-        form.author.trim(),
-        form.handle.trim(),
-        form.time.trim(),
-        form.link.trim(),
-        text
-    );
-    let bytes = evidence_text.into_bytes();
     let evidence = NewEvidence {
         kind: shield_domain::evidence::EvidenceKind::Text.key().to_owned(),
         filename: "message.txt".to_owned(),
-        sha256: hex::encode(Sha256::digest(&bytes)),
+        sha256,
         content: bytes,
     };
-    let id = super::reports::new::create(
-        &state,
-        &auth.actor,
-        *candidate,
+    super::reports::new::create(
+        state,
+        actor,
+        candidate,
         category,
         false,
         &details,
         vec![evidence],
     )
-    .await?;
-    Ok(Redirect::to(&format!("/reports/{id}?sent=1")).into_response())
+    .await
 }
 
-crate::has_csrf!(ReportMessageForm);
+crate::has_csrf!(ReportMessageForm, SettingsForm);
