@@ -210,8 +210,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn every_tls_mode_builds_and_the_password_stays_out_of_debug() {
+    /// A tokio test: the pooled transport starts its connection reaper on the runtime.
+    #[tokio::test]
+    async fn every_tls_mode_builds_and_the_password_stays_out_of_debug() {
         for mode in [TlsMode::None, TlsMode::StartTls, TlsMode::Implicit] {
             let sender = SmtpSender::new(&config(mode)).unwrap();
             assert_eq!(sender.message_id_header("ab12"), "<ab12@shield.example>");
