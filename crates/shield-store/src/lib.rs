@@ -2,6 +2,7 @@
 
 pub mod accounts;
 mod audit;
+pub mod checkins;
 mod clock;
 mod diff;
 mod error;
@@ -25,6 +26,9 @@ use shield_domain::{
 };
 
 pub use audit::{AuditStore, AuditVerification};
+pub use checkins::{
+    CheckinRecord, CheckinStatus, CheckinStore, EndKind, NewCheckin, PinHashes, Timers,
+};
 pub use clock::SystemClock;
 pub use error::StoreError;
 pub use model::{
@@ -74,6 +78,7 @@ pub trait Store:
     + passkeys::PasskeyStore
     + reports::ReportStore
     + reports::DeadlineStore
+    + checkins::CheckinStore
     + Send
     + Sync
     + std::fmt::Debug
