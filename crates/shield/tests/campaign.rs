@@ -274,7 +274,7 @@ fn details(state: &AppState, r: &ReportRecord) -> serde_json::Value {
         &r.sealed_details,
     )
     .unwrap();
-    serde_json::from_str(&plain.to_string()).unwrap()
+    serde_json::from_str(plain.as_ref()).unwrap()
 }
 
 // ----- tests ---------------------------------------------------------------------------------
