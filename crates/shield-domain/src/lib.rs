@@ -3,6 +3,7 @@
 pub mod account;
 pub mod audit;
 pub mod candidate;
+pub mod checkin;
 pub mod clock;
 pub mod constituency;
 pub mod contact;

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 mod audit;
+pub mod checkins;
 mod clock;
 mod diff;
 mod error;
@@ -27,6 +28,9 @@ use shield_domain::{
 };
 
 pub use audit::{AuditStore, AuditVerification};
+pub use checkins::{
+    CheckinRecord, CheckinStatus, CheckinStore, EndKind, NewCheckin, PinHashes, Timers,
+};
 pub use clock::SystemClock;
 pub use error::StoreError;
 pub use model::{
@@ -79,6 +83,7 @@ pub trait Store:
     + reports::ReportStore
     + reports::DeadlineStore
     + settings::SettingsStore
+    + checkins::CheckinStore
     + Send
     + Sync
     + std::fmt::Debug

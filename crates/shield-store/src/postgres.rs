@@ -60,3 +60,8 @@ crate::reports::reports_impl!(
     sqlx::Postgres,
     crate::reports_sql::POSTGRES_DUE_DEADLINES
 );
+crate::checkins::checkins_impl!(
+    PgStore,
+    sqlx::Postgres,
+    crate::checkins::POSTGRES_DUE_CHECKINS
+);

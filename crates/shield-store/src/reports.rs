@@ -42,6 +42,19 @@ pub trait Sealer: Send + Sync {
         row_id: i64,
         plaintext: &[u8],
     ) -> Vec<u8>;
+
+    /// Opens a value this sealer sealed for `(table, column, row_id)`; `None` if it cannot
+    /// (the default: a sealer that only seals). Used to carry a check-in session's place into
+    /// its alarm report.
+    fn open(
+        &self,
+        _table: &'static str,
+        _column: &'static str,
+        _row_id: i64,
+        _sealed: &[u8],
+    ) -> Option<Vec<u8>> {
+        None
+    }
 }
 
 /// An uploaded file, already checked by content. `Debug` leaves out the name and the bytes.
@@ -638,32 +651,22 @@ macro_rules! reports_impl {
                 Ok(Some(sent))
             }
 
-            async fn summaries(
-                &self,
-                sql: &str,
-                bind: Option<i64>,
-            ) -> Result<Vec<crate::reports_sql::SummaryRow>, crate::StoreError> {
-                Ok(sqlx::query_as(sql).bind(bind).fetch_all(&self.pool).await?)
-            }
-        }
-
-        #[async_trait::async_trait]
-        impl crate::reports::ReportStore for $store {
-            async fn create_report(
-                &self,
+            /// Creates a report inside the caller's transaction: [`crate::reports::ReportStore::create_report`],
+            /// and the check-in alarms, which are raised in the transaction that fires them.
+            pub(crate) async fn insert_report(
+                conn: &mut <$db as sqlx::Database>::Connection,
                 report: &crate::reports::NewReport,
                 sealer: &dyn crate::reports::Sealer,
                 now_ms: shield_domain::EpochMs,
                 audit: &shield_domain::audit::AuditEvent,
             ) -> Result<crate::reports::CreatedReport, crate::StoreError> {
-                let mut tx = self.begin_write().await?;
                 let forces: Vec<(String, bool)> = sqlx::query_as(
                     "SELECT l.force_code, l.is_primary FROM candidates c
                      JOIN constituency_forces l ON l.constituency_code = c.constituency_code
                      WHERE c.id = $1 ORDER BY l.force_code",
                 )
                 .bind(report.candidate_id.0)
-                .fetch_all(&mut *tx)
+                .fetch_all(&mut *conn)
                 .await?;
                 let Some((owner, _)) = forces.iter().find(|(_, primary)| *primary) else {
                     return Err(crate::StoreError::Conflict(
@@ -694,13 +697,13 @@ macro_rules! reports_impl {
                 .bind(reasons)
                 .bind(Vec::<u8>::new())
                 .bind(now_ms)
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut *conn)
                 .await?;
                 let sealed = sealer.seal("reports", "details", id, &report.details);
                 sqlx::query("UPDATE reports SET details = $2 WHERE id = $1")
                     .bind(id)
                     .bind(sealed)
-                    .execute(&mut *tx)
+                    .execute(&mut *conn)
                     .await?;
                 for (force, primary) in &forces {
                     sqlx::query(
@@ -709,12 +712,12 @@ macro_rules! reports_impl {
                     .bind(id)
                     .bind(force)
                     .bind(*primary)
-                    .execute(&mut *tx)
+                    .execute(&mut *conn)
                     .await?;
                 }
                 let actor = Some(report.reported_by.0);
                 let detail = crate::reports_sql::detail(&[("priority", report.priority.number().into())]);
-                Self::report_event(&mut *tx, id, now_ms, actor, "created", &detail).await?;
+                Self::report_event(&mut *conn, id, now_ms, actor, "created", &detail).await?;
 
                 for e in &report.evidence {
                     let (evidence,): (i64,) = sqlx::query_as(
@@ -729,7 +732,7 @@ macro_rules! reports_impl {
                     .bind(Vec::<u8>::new())
                     .bind(report.reported_by.0)
                     .bind(now_ms)
-                    .fetch_one(&mut *tx)
+                    .fetch_one(&mut *conn)
                     .await?;
                     let filename = sealer.seal("evidence", "filename", evidence, e.filename.as_bytes());
                     let content = sealer.seal("evidence", "content", evidence, &e.content);
@@ -737,10 +740,10 @@ macro_rules! reports_impl {
                         .bind(evidence)
                         .bind(filename)
                         .bind(content)
-                        .execute(&mut *tx)
+                        .execute(&mut *conn)
                         .await?;
                     let detail = crate::reports_sql::detail(&[("evidence", evidence.into())]);
-                    Self::report_event(&mut *tx, id, now_ms, actor, "evidence", &detail).await?;
+                    Self::report_event(&mut *conn, id, now_ms, actor, "evidence", &detail).await?;
                 }
                 for token in &report.offender_tokens {
                     sqlx::query(
@@ -749,18 +752,18 @@ macro_rules! reports_impl {
                     )
                     .bind(id)
                     .bind(token.as_slice())
-                    .execute(&mut *tx)
+                    .execute(&mut *conn)
                     .await?;
                 }
-                Self::set_deadline(&mut *tx, id, report.priority, shield_domain::report::Tier::Lead, now_ms)
+                Self::set_deadline(&mut *conn, id, report.priority, shield_domain::report::Tier::Lead, now_ms)
                     .await?;
 
                 let params = crate::reports_sql::base_params(id)?
                     .with_int("priority", report.priority.number())
                     .map_err(crate::reports_sql::field)?;
-                let leads = Self::contact_emails(&mut *tx, owner.as_str(), "lead").await?;
+                let leads = Self::contact_emails(&mut *conn, owner.as_str(), "lead").await?;
                 let mut msgs = crate::reports_sql::emails(&leads, "report_needs_attention", &params)?;
-                if let Some(hook) = Self::webhook_of(&mut *tx, owner.as_str()).await? {
+                if let Some(hook) = Self::webhook_of(&mut *conn, owner.as_str()).await? {
                     msgs.push(crate::reports_sql::webhook(&hook, &owner, "report.created", &params)?);
                 }
                 for force in &informed {
@@ -768,15 +771,14 @@ macro_rules! reports_impl {
                         .clone()
                         .with_id("force", force.as_str())
                         .map_err(crate::reports_sql::field)?;
-                    let leads = Self::contact_emails(&mut *tx, force.as_str(), "lead").await?;
+                    let leads = Self::contact_emails(&mut *conn, force.as_str(), "lead").await?;
                     msgs.extend(crate::reports_sql::emails(&leads, "report_informed", &told)?);
-                    if let Some(hook) = Self::webhook_of(&mut *tx, force.as_str()).await? {
+                    if let Some(hook) = Self::webhook_of(&mut *conn, force.as_str()).await? {
                         msgs.push(crate::reports_sql::webhook(&hook, force, "report.shared", &params)?);
                     }
                 }
-                let notifications = Self::notify_report(&mut *tx, id, &msgs, now_ms).await?;
-                Self::audit_report(&mut *tx, audit, id).await?;
-                tx.commit().await?;
+                let notifications = Self::notify_report(&mut *conn, id, &msgs, now_ms).await?;
+                Self::audit_report(&mut *conn, audit, id).await?;
                 Ok(crate::reports::CreatedReport {
                     id,
                     reference: shield_domain::report::reference(id),
@@ -784,6 +786,30 @@ macro_rules! reports_impl {
                     informed_forces: informed,
                     notifications,
                 })
+            }
+
+            async fn summaries(
+                &self,
+                sql: &str,
+                bind: Option<i64>,
+            ) -> Result<Vec<crate::reports_sql::SummaryRow>, crate::StoreError> {
+                Ok(sqlx::query_as(sql).bind(bind).fetch_all(&self.pool).await?)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl crate::reports::ReportStore for $store {
+            async fn create_report(
+                &self,
+                report: &crate::reports::NewReport,
+                sealer: &dyn crate::reports::Sealer,
+                now_ms: shield_domain::EpochMs,
+                audit: &shield_domain::audit::AuditEvent,
+            ) -> Result<crate::reports::CreatedReport, crate::StoreError> {
+                let mut tx = self.begin_write().await?;
+                let created = Self::insert_report(&mut *tx, report, sealer, now_ms, audit).await?;
+                tx.commit().await?;
+                Ok(created)
             }
 
             async fn report(

@@ -75,3 +75,8 @@ crate::reports::reports_impl!(
     sqlx::Sqlite,
     crate::reports_sql::SQLITE_DUE_DEADLINES
 );
+crate::checkins::checkins_impl!(
+    SqliteStore,
+    sqlx::Sqlite,
+    crate::checkins::SQLITE_DUE_CHECKINS
+);

@@ -144,6 +144,15 @@ pub fn router(state: AppState) -> Router {
             "/reports/{id}/evidence/{evidence}",
             get(html::reports::evidence::download),
         )
+        .route(
+            "/check-in",
+            get(html::checkin::index).post(html::checkin::start),
+        )
+        .route("/check-in/pins", post(html::checkin::set_pins))
+        .route("/check-in/panic", post(html::checkin::panic))
+        .route("/check-in/{id}", get(html::checkin::show))
+        .route("/check-in/{id}/safe", post(html::checkin::safe))
+        .route("/check-in/{id}/end", post(html::checkin::end))
         .route("/home/viewed", get(html::home::viewed))
         .route("/enrolment", get(html::enrolment::index))
         .route(
@@ -196,6 +205,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/reports/{id}/status", post(api::reports::status))
         .route("/api/reports/{id}/messages", post(api::reports::message))
+        .route("/api/check-ins", post(api::checkins::start))
+        .route("/api/check-ins/panic", post(api::checkins::panic))
+        .route("/api/check-ins/{id}", get(api::checkins::show))
+        .route("/api/check-ins/{id}/safe", post(api::checkins::safe))
+        .route("/api/check-ins/{id}/end", post(api::checkins::end))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route(assets::APP_CSS_PATH, get(assets::app_css))

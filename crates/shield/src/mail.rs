@@ -94,8 +94,17 @@ pub fn worker(config: &Config, state: &AppState, base_url: &str) -> anyhow::Resu
         state.clock.clone(),
     )
     .with_secret_opener(Arc::new(InvitationOpener::new(state.keys.clone())))
-    .with_deadlines(state.store.clone());
+    .with_deadlines(timers(state));
     Ok(Some(worker))
+}
+
+/// What the worker fires at the start of each tick: check-in alarms (a P1 report each, sealed
+/// with the key ring) and the reports' acknowledge-by deadlines.
+pub fn timers(state: &AppState) -> Arc<dyn shield_store::DeadlineStore> {
+    Arc::new(shield_store::Timers::new(
+        state.store.clone(),
+        Arc::new(shield_web::sealing::RingSealer(state.keys.clone())),
+    ))
 }
 
 fn hostname() -> String {

@@ -38,6 +38,9 @@ enum Access {
     ReportOwn,
     /// Acting on a report as police: police of the candidate's forces and coordinators only.
     ReportHandle,
+    /// One of Claire's check-in sessions: Claire (or a delegate granted `Report`) only; never
+    /// another candidate, the police, coordinators or admins.
+    CheckinOwn,
 }
 
 /// (method, route template as written in the router, a concrete path, access).
@@ -271,6 +274,68 @@ const WALK: &[(&str, &str, &str, Access)] = &[
         "/api/reports/{report}/messages",
         Access::ReportOwn,
     ),
+    ("GET", "/check-in", "/check-in", Access::ReportCreate),
+    ("POST", "/check-in", "/check-in", Access::ReportCreate),
+    (
+        "POST",
+        "/check-in/pins",
+        "/check-in/pins",
+        Access::ReportCreate,
+    ),
+    (
+        "POST",
+        "/check-in/panic",
+        "/check-in/panic",
+        Access::ReportCreate,
+    ),
+    (
+        "GET",
+        "/check-in/{id}",
+        "/check-in/{checkin}",
+        Access::CheckinOwn,
+    ),
+    (
+        "POST",
+        "/check-in/{id}/safe",
+        "/check-in/{checkin}/safe",
+        Access::CheckinOwn,
+    ),
+    (
+        "POST",
+        "/check-in/{id}/end",
+        "/check-in/{checkin}/end",
+        Access::CheckinOwn,
+    ),
+    (
+        "POST",
+        "/api/check-ins",
+        "/api/check-ins",
+        Access::ReportCreate,
+    ),
+    (
+        "POST",
+        "/api/check-ins/panic",
+        "/api/check-ins/panic",
+        Access::ReportCreate,
+    ),
+    (
+        "GET",
+        "/api/check-ins/{id}",
+        "/api/check-ins/{checkin}",
+        Access::CheckinOwn,
+    ),
+    (
+        "POST",
+        "/api/check-ins/{id}/safe",
+        "/api/check-ins/{checkin}/safe",
+        Access::CheckinOwn,
+    ),
+    (
+        "POST",
+        "/api/check-ins/{id}/end",
+        "/api/check-ins/{checkin}/end",
+        Access::CheckinOwn,
+    ),
 ];
 
 /// Seals with the app's keys, as the web layer does.
@@ -335,6 +400,39 @@ async fn claire_report(state: &AppState, claire: &Client) -> (i64, i64) {
         .unwrap();
     let evidence = state.store.report_evidence(created.id).await.unwrap();
     (created.id, evidence[0].id)
+}
+
+/// A live check-in session of Claire's, made straight in the store.
+async fn claire_checkin(state: &AppState, claire: &Client) -> i64 {
+    let user = claire_user(state, claire).await;
+    let candidate = state
+        .store
+        .actor(user, state.clock.now_ms())
+        .await
+        .unwrap()
+        .unwrap()
+        .candidate
+        .unwrap();
+    let now = state.clock.now_ms();
+    let at = chrono::DateTime::from_timestamp_millis(now).unwrap();
+    let audit = AuditEvent::new(
+        AuditAction::parse("checkin_started").unwrap(),
+        AuditOutcome::Success,
+        at,
+    );
+    let session = shield_store::NewCheckin {
+        candidate_id: candidate,
+        started_by: user,
+        kind: "canvassing".into(),
+        place: "Elm Road".into(),
+        interval_ms: 30 * 60_000,
+        ends_at_ms: now + 2 * 60 * 60_000,
+    };
+    state
+        .store
+        .start_checkin(&session, &TestSealer(&state.keys), now, &audit)
+        .await
+        .unwrap()
 }
 
 async fn claire_user(state: &AppState, claire: &Client) -> UserId {
@@ -534,8 +632,10 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
         .unwrap()
         .candidate_id;
     let (report, evidence) = claire_report(&state, &claire).await;
+    let checkin = claire_checkin(&state, &claire).await;
     for &(method, template, path, access) in WALK {
         let path = &path
+            .replace("{checkin}", &checkin.to_string())
             .replace("{priya}", &priya.to_string())
             .replace("{report}", &report.to_string())
             .replace("{evidence}", &evidence.to_string());
@@ -558,7 +658,8 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
             | Access::ReportCreate
             | Access::ReportQueue
             | Access::ReportOwn
-            | Access::ReportHandle => {
+            | Access::ReportHandle
+            | Access::CheckinOwn => {
                 // Without credentials: to sign-in for pages (POSTs without a session are 403).
                 assert!(
                     page.location.as_deref() == Some("/sign-in")
@@ -712,6 +813,26 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
                 refused.push(("the candidate", &mut claire));
             }
             for (who, client) in refused {
+                let page = hit(client, method, path).await;
+                assert_eq!(
+                    page.status,
+                    StatusCode::FORBIDDEN,
+                    "{method} {template} as {who}"
+                );
+            }
+        }
+        if access == Access::CheckinOwn {
+            if method == "GET" {
+                let page = hit(&mut claire, method, path).await;
+                assert_eq!(page.status, StatusCode::OK, "{template} as Claire");
+            }
+            for (who, client) in [
+                ("another candidate", &mut aisha),
+                ("force contact (candidate's force)", &mut contact_tv),
+                ("force contact of another force", &mut contact_essex),
+                ("coordinator", &mut coordinator),
+                ("admin", &mut admin),
+            ] {
                 let page = hit(client, method, path).await;
                 assert_eq!(
                     page.status,

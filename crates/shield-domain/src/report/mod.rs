@@ -26,6 +26,9 @@ pub enum Category {
     PersonalDetailsExposed,
     CyberIncident,
     Other,
+    /// Raised by a lone-working check-in session (missed check-in, overrun, panic, duress
+    /// PIN), never chosen on the report form: not in [`Category::ALL`].
+    LoneWorkingAlarm,
 }
 
 impl Category {
@@ -54,6 +57,7 @@ impl Category {
             Self::PersonalDetailsExposed => "personal_details_exposed",
             Self::CyberIncident => "cyber_incident",
             Self::Other => "other",
+            Self::LoneWorkingAlarm => "lone_working_alarm",
         }
     }
 
@@ -70,12 +74,14 @@ impl Category {
             Self::PersonalDetailsExposed => "Your personal details exposed",
             Self::CyberIncident => "Cyber incident or phishing",
             Self::Other => "Something else",
+            Self::LoneWorkingAlarm => "Lone-working alarm",
         }
     }
 
     pub fn parse(value: &str) -> Result<Self, FieldError> {
         Self::ALL
             .into_iter()
+            .chain([Self::LoneWorkingAlarm])
             .find(|c| c.key() == value.trim())
             .ok_or_else(|| FieldError::new("Select what happened"))
     }

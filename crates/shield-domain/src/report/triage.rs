@@ -124,6 +124,7 @@ pub fn triage(input: TriageInput<'_>) -> Triage {
             | HarassmentInPerson
             | ProtestAtHome
             | SuspiciousActivity
+            | LoneWorkingAlarm
     );
     let base = match input.category {
         ThreatOfViolence | SexualThreat => {
@@ -154,6 +155,11 @@ pub fn triage(input: TriageInput<'_>) -> Triage {
         Other => {
             reasons.push("Category: something else".to_owned());
             Priority::P4
+        }
+        // Alarms are made by the check-in module with their own reason, always P1.
+        LoneWorkingAlarm => {
+            reasons.push("Lone-working alarm".to_owned());
+            Priority::P1
         }
     };
     let mut priority = base;

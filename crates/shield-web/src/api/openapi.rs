@@ -85,7 +85,25 @@ pub(crate) fn document() -> Value {
             "/api/reports/{id}/messages": { "post": { "operationId": "sendReportMessage", "summary": "A secure message on a report; the other side gets a content-free email",
                 "parameters": [ id_param(), csrf_header() ],
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["body"], "properties": { "body": { "type": "string" } } } } } },
-                "responses": with_errors(json!({ "201": { "description": "Sent" } })) } }
+                "responses": with_errors(json!({ "201": { "description": "Sent" } })) } },
+            "/api/check-ins": { "post": { "operationId": "startCheckin", "summary": "Start a lone-working check-in session (needs PINs set at /check-in); `?candidate=ID` for a delegate. The first check-in falls due one interval from now; a missed check-in or an overrun raises a P1 alarm",
+                "parameters": [ csrf_header() ],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["kind", "place", "interval_minutes", "hours"], "properties": { "kind": { "type": "string", "enum": shield_domain::checkin::ActivityKind::ALL.iter().map(|k| k.key()).collect::<Vec<_>>() }, "place": { "type": "string" }, "interval_minutes": { "type": "integer", "enum": shield_domain::checkin::INTERVALS_MIN }, "hours": { "type": "integer", "minimum": 1, "maximum": 16 } } } } } },
+                "responses": with_errors(json!({ "201": { "description": "Started: the session" } })) } },
+            "/api/check-ins/panic": { "post": { "operationId": "panic", "summary": "The panic button: a P1 report at once, to the named contact; `session` (optional) closes that session with it",
+                "parameters": [ csrf_header() ],
+                "requestBody": { "required": false, "content": { "application/json": { "schema": { "type": "object", "properties": { "session": { "type": "integer" } } } } } },
+                "responses": with_errors(json!({ "201": { "description": "Alarm raised: the report id and reference" } })) } },
+            "/api/check-ins/{id}": { "get": { "operationId": "getCheckin", "summary": "A check-in session (a duress end reads `ended`)",
+                "parameters": [ id_param() ],
+                "responses": with_errors(json!({ "200": { "description": "The session" } })) } },
+            "/api/check-ins/{id}/safe": { "post": { "operationId": "checkInSafe", "summary": "\"I'm safe\": the next check-in falls due one interval from now",
+                "parameters": [ id_param(), csrf_header() ],
+                "responses": with_errors(json!({ "200": { "description": "The session" }, "400": { "description": "The session is no longer active" } })) } },
+            "/api/check-ins/{id}/end": { "post": { "operationId": "endCheckin", "summary": "End a session with the PIN. The duress PIN answers exactly the same and raises a silent P1",
+                "parameters": [ id_param(), csrf_header() ],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["pin"], "properties": { "pin": { "type": "string" } } } } } },
+                "responses": with_errors(json!({ "200": { "description": "Ended" }, "400": { "description": "Wrong PIN" } })) } }
         }
     })
 }

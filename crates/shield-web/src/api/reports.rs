@@ -106,6 +106,9 @@ pub(crate) async fn create(
     let b = body(json)?;
     let category =
         Category::parse(&b.category).map_err(|e| AppError::bad_request("category", e.message))?;
+    if !Category::ALL.contains(&category) {
+        return Err(AppError::bad_request("category", "Select what happened").into());
+    }
     if b.what.trim().is_empty() || b.what.chars().count() > 10_000 {
         return Err(AppError::bad_request("what", "what must be 1 to 10,000 characters").into());
     }

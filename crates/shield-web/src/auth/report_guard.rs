@@ -158,3 +158,35 @@ impl Guard for ReportQueueGuard {
         }
     }
 }
+
+/// A check-in session in `/check-in/{id}/…` or `/api/check-ins/{id}/…`: acting on it is
+/// reporting for its candidate (the candidate, or a delegate granted `Report`).
+#[derive(Debug)]
+pub struct CheckinGuard;
+
+impl Guard for CheckinGuard {
+    const ACTION: Action = Action::ReportConcern;
+
+    async fn target(parts: &mut Parts, state: &AppState, _: &Actor) -> Result<Target, AppError> {
+        let mut segments = parts.uri.path().split('/');
+        segments
+            .by_ref()
+            .find(|s| *s == "check-in" || *s == "check-ins")
+            .ok_or(AppError::NotFound)?;
+        let id = segments
+            .next()
+            .and_then(|s| s.parse::<i64>().ok())
+            .filter(|id| *id > 0)
+            .ok_or(AppError::NotFound)?;
+        let session = state
+            .store
+            .checkin_session(id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let forces = state.store.candidate_forces(session.candidate_id).await?;
+        Ok(Target::Candidate {
+            id: session.candidate_id,
+            forces,
+        })
+    }
+}

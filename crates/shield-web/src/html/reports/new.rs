@@ -176,6 +176,9 @@ fn validate(s: &Submission) -> Result<(Category, bool, Vec<NewEvidence>), Vec<Fi
     let f = &s.form;
     let mut problems = Vec::new();
     let category = Category::parse(&f.category)
+        .ok()
+        .filter(|c| Category::ALL.contains(c))
+        .ok_or(())
         .map_err(|_| problems.push(FieldProblem::new("category", "Select what happened")))
         .ok();
     if f.what.trim().is_empty() {

@@ -1,0 +1,545 @@
+//! Campaigning safely (journey 6): lone-working check-in sessions through the router, the
+//! store and a real outbox worker talking SMTP to a sink on loopback, with an injected clock.
+//! A missed check-in, the duress PIN and the panic button each raise a P1 report that reaches
+//! the named lead contact; "I'm safe" and a normal end raise nothing; an alarm survives a
+//! restart and two workers raise it once.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use common::{Client, enrol_with_password, state};
+use serde_json::json;
+use shield_domain::audit::{AuditAction, AuditEvent, AuditOutcome};
+use shield_domain::report::{Category, Priority, Status, Tier};
+use shield_domain::{CandidateId, Clock, ManualClock, UserId};
+use shield_jobs::{DefaultTemplates, SmtpSender, Worker};
+use shield_store::accounts::Enrolment;
+use shield_store::{CheckinStatus, ReportFilter, ReportRecord};
+use shield_testkit::{ReceivedEmail, SmtpSink, TestDb, both_backends};
+use shield_web::AppState;
+use shield_web::invitations::InvitationOpener;
+
+both_backends!(
+    missed_check_in_alerts_named_contact,
+    duress_pin_raises_silent_alarm,
+    panic_button_raises_p1_at_once,
+    alarm_survives_restart_and_two_workers_raise_it_once,
+);
+
+const MINUTE: i64 = 60_000;
+const MAIL_WAIT: Duration = Duration::from_secs(20);
+
+const TV_LEAD: &str = "helen.grant@thamesvalley.police.example";
+const TV_DEPUTY: &str = "mark.ward@thamesvalley.police.example";
+const HANTS_LEAD: &str = "joanne.price@hampshire.police.example";
+const NEEDS_ATTENTION_P1: &str = "Candidate Shield: a P1 report needs you";
+const INFORMED_P1: &str = "Candidate Shield: a P1 report in a constituency you share";
+const ESCALATED_P1: &str = "Candidate Shield: ESCALATED P1 report not yet acknowledged";
+
+const PIN: &str = "2468";
+const DURESS: &str = "1357";
+
+// ----- helpers -------------------------------------------------------------------------------
+
+/// The worker `shield::mail::worker` builds (check-in alarms and deadlines), pointed at the sink.
+fn mail_worker(id: &str, state: &AppState, sink: &SmtpSink) -> Worker {
+    let url = secrecy::SecretString::from(format!("smtp://127.0.0.1:{}", sink.port()));
+    let smtp = shield::mail::smtp_config(&url, "Candidate Shield <alerts@shield.example>").unwrap();
+    Worker::new(
+        id,
+        state.store.clone(),
+        Arc::new(SmtpSender::new(&smtp).unwrap()),
+        Arc::new(DefaultTemplates::new("http://localhost")),
+        state.clock.clone(),
+    )
+    .with_secret_opener(Arc::new(InvitationOpener::new(state.keys.clone())))
+    .with_deadlines(shield::mail::timers(state))
+}
+
+fn audit(state: &AppState, action: &str) -> AuditEvent {
+    let at = chrono::DateTime::from_timestamp_millis(state.clock.now_ms()).unwrap();
+    AuditEvent::new(
+        AuditAction::parse(action).unwrap(),
+        AuditOutcome::Success,
+        at,
+    )
+}
+
+/// Completes an invitation straight in the store (police enrol with a passkey).
+async fn activate(state: &AppState, link_path: &str) -> UserId {
+    let token = link_path.trim_start_matches("/invitations/");
+    let invitation = state
+        .store
+        .invitation_by_token(&shield_web::auth::token::hash(token))
+        .await
+        .unwrap()
+        .expect("the invitation exists");
+    let enrolment = Enrolment {
+        invitation_id: invitation.id,
+        user_id: invitation.user_id,
+        password_phc: None,
+        sealed_totp_secret: None,
+        totp_step: 0,
+        recovery_code_hashes: Vec::new(),
+    };
+    state
+        .store
+        .complete_enrolment(
+            &enrolment,
+            state.clock.now_ms(),
+            &audit(state, "enrolment_completed"),
+        )
+        .await
+        .unwrap();
+    invitation.user_id
+}
+
+async fn csrf_of(client: &Client) -> String {
+    let hash = shield_web::auth::token::hash(client.cookie.as_ref().unwrap());
+    client
+        .state
+        .store
+        .session(&hash)
+        .await
+        .unwrap()
+        .unwrap()
+        .csrf_token
+}
+
+async fn candidate_of(client: &Client) -> CandidateId {
+    let hash = shield_web::auth::token::hash(client.cookie.as_ref().unwrap());
+    let store = &client.state.store;
+    let user = store
+        .session(&hash)
+        .await
+        .unwrap()
+        .unwrap()
+        .user_id
+        .unwrap();
+    store
+        .actor(user, client.state.clock.now_ms())
+        .await
+        .unwrap()
+        .unwrap()
+        .candidate
+        .unwrap()
+}
+
+async fn next_mail(sink: &SmtpSink, seen: &mut usize, n: usize) -> Vec<ReceivedEmail> {
+    let all = sink
+        .wait_for(*seen + n, MAIL_WAIT)
+        .await
+        .unwrap_or_else(|e| panic!("mail did not arrive: {e:?}"));
+    let new = all[*seen..].to_vec();
+    *seen = all.len();
+    new
+}
+
+fn addressed(mail: &[ReceivedEmail]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = mail
+        .iter()
+        .map(|m| {
+            (
+                m.recipients[0].clone(),
+                m.subject.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = expected
+        .iter()
+        .map(|(a, s)| ((*a).to_owned(), (*s).to_owned()))
+        .collect();
+    out.sort();
+    out
+}
+
+fn is_about(mail: &ReceivedEmail, id: i64) -> bool {
+    mail.text()
+        .trim_end()
+        .ends_with(&format!("http://localhost/reports/{id}"))
+}
+
+/// Everything a test needs: Claire signed in with her PINs set, the Thames Valley lead and
+/// the coordinator active, a worker with the invitations already delivered.
+struct World {
+    state: AppState,
+    clock: ManualClock,
+    claire: Client,
+    sink: SmtpSink,
+    worker: Worker,
+    seen: usize,
+}
+
+async fn world(db: &TestDb) -> World {
+    shield::demo::load(db.store.as_ref()).await.unwrap();
+    let (state, clock) = state(db.store.clone());
+    let people = shield::demo::invite_people(&state).await.unwrap();
+    let mut claire = Client::new(state.clone());
+    enrol_with_password(&mut claire, &people[0].link_path).await;
+    activate(&state, &people[1].link_path).await;
+    activate(&state, &people[2].link_path).await;
+    let sink = SmtpSink::start().await;
+    let worker = mail_worker("instance-1", &state, &sink);
+    let tick = worker.tick().await.unwrap();
+    assert_eq!((tick.claimed, tick.sent), (3, 3), "{tick:?}");
+    let mut seen = 0;
+    next_mail(&sink, &mut seen, 3).await;
+
+    // PINs first: the page asks for them, then offers a session.
+    let page = claire.get("/check-in").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains("choose two PINs"), "{}", page.text());
+    let csrf = page.csrf();
+    let same = claire
+        .post(
+            "/check-in/pins",
+            &[("csrf", &csrf), ("pin", PIN), ("duress", PIN)],
+        )
+        .await;
+    assert_eq!(same.status, StatusCode::BAD_REQUEST);
+    assert!(same.text().contains("must be different"));
+    let set = claire
+        .post(
+            "/check-in/pins",
+            &[("csrf", &csrf), ("pin", PIN), ("duress", DURESS)],
+        )
+        .await;
+    assert_eq!(set.location.as_deref(), Some("/check-in"), "{}", set.body);
+    let page = claire.get("/check-in").await;
+    assert!(page.text().contains("Start a session"), "{}", page.text());
+    World {
+        state,
+        clock,
+        claire,
+        sink,
+        worker,
+        seen,
+    }
+}
+
+/// Starts a session through the form; returns its id.
+async fn start_session(claire: &mut Client, interval: &str) -> i64 {
+    let csrf = csrf_of(claire).await;
+    let page = claire
+        .post(
+            "/check-in",
+            &[
+                ("csrf", &csrf),
+                ("kind", "canvassing"),
+                ("place", "Elm Road and Mill Lane, Harrowfield (odd numbers)"),
+                ("interval", interval),
+                ("hours", "2"),
+            ],
+        )
+        .await;
+    let location = page.location.expect("redirects to the session");
+    let id: i64 = location.trim_start_matches("/check-in/").parse().unwrap();
+    let shown = claire.get(&location).await;
+    assert_eq!(shown.status, StatusCode::OK);
+    assert!(shown.text().contains("I'm safe"), "{}", shown.text());
+    assert!(shown.text().contains("Elm Road and Mill Lane"));
+    id
+}
+
+async fn alarm_reports(state: &AppState, candidate: CandidateId) -> Vec<ReportRecord> {
+    let list = state
+        .store
+        .reports(&ReportFilter {
+            candidate: Some(candidate),
+            ..ReportFilter::default()
+        })
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    for r in list {
+        if r.category == Category::LoneWorkingAlarm {
+            out.push(state.store.report(r.id).await.unwrap().unwrap());
+        }
+    }
+    out
+}
+
+fn details(state: &AppState, r: &ReportRecord) -> serde_json::Value {
+    let plain = shield_crypto::open_string(
+        &state.keys,
+        shield_crypto::Aad::new("reports", "details", &r.id.to_string()),
+        &r.sealed_details,
+    )
+    .unwrap();
+    serde_json::from_str(plain.as_ref()).unwrap()
+}
+
+// ----- tests ---------------------------------------------------------------------------------
+
+async fn missed_check_in_alerts_named_contact(db: TestDb) {
+    let mut w = world(&db).await;
+    let candidate = candidate_of(&w.claire).await;
+    let t0 = w.clock.now_ms();
+    let id = start_session(&mut w.claire, "15").await;
+    let s = w.state.store.checkin_session(id).await.unwrap().unwrap();
+    assert_eq!(s.next_due_at_ms, t0 + 15 * MINUTE);
+
+    // "I'm safe" at 14 minutes pushes the check-in to 29 minutes: nothing fires at 15.
+    w.clock.advance_ms(14 * MINUTE);
+    let csrf = csrf_of(&w.claire).await;
+    let safe = w
+        .claire
+        .post(&format!("/check-in/{id}/safe"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(safe.status, StatusCode::SEE_OTHER, "{}", safe.body);
+    w.clock.advance_ms(MINUTE + 1);
+    let tick = w.worker.tick().await.unwrap();
+    assert_eq!((tick.escalated, tick.claimed), (0, 0), "{tick:?}");
+    assert!(alarm_reports(&w.state, candidate).await.is_empty());
+
+    // A millisecond before the pushed check-in, still nothing.
+    w.clock
+        .advance_ms(29 * MINUTE - (w.clock.now_ms() - t0) - 1);
+    let tick = w.worker.tick().await.unwrap();
+    assert_eq!((tick.escalated, tick.claimed), (0, 0), "{tick:?}");
+
+    // Missed: one tick raises the P1 and the named lead contact's email leaves.
+    w.clock.advance_ms(2);
+    let tick = w.worker.tick().await.unwrap();
+    assert_eq!((tick.escalated, tick.sent), (1, 2), "{tick:?}");
+    let alarms = alarm_reports(&w.state, candidate).await;
+    assert_eq!(alarms.len(), 1);
+    let r = &alarms[0];
+    assert_eq!(
+        (r.priority, r.status, r.tier),
+        (Priority::P1, Status::New, Tier::Lead)
+    );
+    assert_eq!(r.reasons, vec!["Missed check-in".to_owned()]);
+    let d = details(&w.state, r);
+    assert_eq!(
+        d["where"],
+        "Elm Road and Mill Lane, Harrowfield (odd numbers)"
+    );
+    assert!(d["what"].as_str().unwrap().contains("did not check in"));
+    let mail = next_mail(&w.sink, &mut w.seen, 2).await;
+    assert_eq!(
+        addressed(&mail),
+        pairs(&[(TV_LEAD, NEEDS_ATTENTION_P1), (HANTS_LEAD, INFORMED_P1)])
+    );
+    assert!(mail.iter().all(|m| is_about(m, r.id)));
+    let s = w.state.store.checkin_session(id).await.unwrap().unwrap();
+    assert_eq!(s.status, CheckinStatus::Alarm);
+    assert_eq!(s.alarm_report_id, Some(r.id));
+
+    // Exactly once: later ticks raise nothing more, and "I'm safe" no longer applies.
+    let tick = w.worker.tick().await.unwrap();
+    assert_eq!((tick.escalated, tick.claimed), (0, 0), "{tick:?}");
+    let late = w
+        .claire
+        .post(&format!("/check-in/{id}/safe"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(late.status, StatusCode::SEE_OTHER);
+    assert_eq!(alarm_reports(&w.state, candidate).await.len(), 1);
+    let page = w.claire.get(&format!("/check-in/{id}")).await;
+    assert!(page.text().contains("Alarm raised"), "{}", page.text());
+
+    // Unacknowledged, it escalates like any P1: the deputy after 15 minutes.
+    w.clock.advance_ms(15 * MINUTE + 1);
+    let tick = w.worker.tick().await.unwrap();
+    assert_eq!((tick.escalated, tick.sent), (1, 1), "{tick:?}");
+    let mail = next_mail(&w.sink, &mut w.seen, 1).await;
+    assert_eq!(addressed(&mail), pairs(&[(TV_DEPUTY, ESCALATED_P1)]));
+}
+
+async fn duress_pin_raises_silent_alarm(db: TestDb) {
+    let mut w = world(&db).await;
+    let candidate = candidate_of(&w.claire).await;
+
+    // A normal end first, to compare against: nothing is raised, ever.
+    let normal = start_session(&mut w.claire, "30").await;
+    let csrf = csrf_of(&w.claire).await;
+    let wrong = w
+        .claire
+        .post(
+            &format!("/check-in/{normal}/end"),
+            &[("csrf", &csrf), ("pin", "0000")],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+    assert!(wrong.text().contains("PIN is not right"));
+    let ended = w
+        .claire
+        .post(
+            &format!("/check-in/{normal}/end"),
+            &[("csrf", &csrf), ("pin", PIN)],
+        )
+        .await;
+    assert_eq!(ended.status, StatusCode::OK);
+    assert!(ended.text().to_lowercase().contains("session ended"));
+    let tick = w.worker.tick().await.unwrap();
+    assert_eq!((tick.escalated, tick.claimed), (0, 0), "{tick:?}");
+    assert!(alarm_reports(&w.state, candidate).await.is_empty());
+
+    // The duress PIN: the very same page, byte for byte.
+    let forced = start_session(&mut w.claire, "30").await;
+    let duress = w
+        .claire
+        .post(
+            &format!("/check-in/{forced}/end"),
+            &[("csrf", &csrf), ("pin", DURESS)],
+        )
+        .await;
+    assert_eq!(duress.status, StatusCode::OK);
+    assert!(duress.text().to_lowercase().contains("session ended"));
+    assert_eq!(
+        duress.body, ended.body,
+        "a duress end looks like a normal end"
+    );
+    // The session reads "Ended" to anyone looking at the phone.
+    let page = w.claire.get(&format!("/check-in/{forced}")).await;
+    assert!(page.text().contains("Ended"), "{}", page.text());
+    assert!(!page.text().contains("Alarm"), "{}", page.text());
+
+    // …and a P1 exists, with the duress reason, and the named contact is alerted.
+    let alarms = alarm_reports(&w.state, candidate).await;
+    assert_eq!(alarms.len(), 1);
+    let r = &alarms[0];
+    assert_eq!(r.priority, Priority::P1);
+    assert_eq!(r.reasons, vec!["Duress PIN".to_owned()]);
+    assert!(
+        details(&w.state, r)["what"]
+            .as_str()
+            .unwrap()
+            .contains("duress PIN")
+    );
+    let tick = w.worker.tick().await.unwrap();
+    assert_eq!((tick.escalated, tick.sent), (0, 2), "{tick:?}");
+    let mail = next_mail(&w.sink, &mut w.seen, 2).await;
+    assert_eq!(
+        addressed(&mail),
+        pairs(&[(TV_LEAD, NEEDS_ATTENTION_P1), (HANTS_LEAD, INFORMED_P1)])
+    );
+    assert!(mail.iter().all(|m| is_about(m, r.id)));
+
+    // The API's end answers the same for both PINs.
+    let api_normal = start_session(&mut w.claire, "30").await;
+    let api_forced = start_session(&mut w.claire, "30").await;
+    let a = w
+        .claire
+        .post_json(
+            &format!("/api/check-ins/{api_normal}/end"),
+            &csrf,
+            &json!({ "pin": PIN }),
+        )
+        .await;
+    let b = w
+        .claire
+        .post_json(
+            &format!("/api/check-ins/{api_forced}/end"),
+            &csrf,
+            &json!({ "pin": DURESS }),
+        )
+        .await;
+    assert_eq!((a.status, b.status), (StatusCode::OK, StatusCode::OK));
+    assert_eq!(
+        a.body.replace(&api_normal.to_string(), "N"),
+        b.body.replace(&api_forced.to_string(), "N")
+    );
+    assert_eq!(alarm_reports(&w.state, candidate).await.len(), 2);
+
+    // Ended sessions' timers are closed, whichever PIN ended them: nothing fires later.
+    w.clock.advance_ms(3 * 60 * MINUTE);
+    let tick = w.worker.tick().await.unwrap();
+    assert_eq!(
+        tick.escalated, 2,
+        "only the two alarms' own escalations: {tick:?}"
+    );
+    assert_eq!(alarm_reports(&w.state, candidate).await.len(), 2);
+}
+
+async fn panic_button_raises_p1_at_once(db: TestDb) {
+    let mut w = world(&db).await;
+    let candidate = candidate_of(&w.claire).await;
+    let id = start_session(&mut w.claire, "60").await;
+    let csrf = csrf_of(&w.claire).await;
+    let page = w
+        .claire
+        .post(
+            "/check-in/panic",
+            &[("csrf", &csrf), ("session", &id.to_string())],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.text().contains("Alarm raised"));
+    let alarms = alarm_reports(&w.state, candidate).await;
+    assert_eq!(alarms.len(), 1);
+    assert_eq!(alarms[0].reasons, vec!["Panic button".to_owned()]);
+    assert_eq!(
+        details(&w.state, &alarms[0])["where"],
+        "Elm Road and Mill Lane, Harrowfield (odd numbers)"
+    );
+    let s = w.state.store.checkin_session(id).await.unwrap().unwrap();
+    assert_eq!(s.status, CheckinStatus::Alarm);
+    let tick = w.worker.tick().await.unwrap();
+    assert_eq!((tick.escalated, tick.sent), (0, 2), "{tick:?}");
+    let mail = next_mail(&w.sink, &mut w.seen, 2).await;
+    assert_eq!(
+        addressed(&mail),
+        pairs(&[(TV_LEAD, NEEDS_ATTENTION_P1), (HANTS_LEAD, INFORMED_P1)])
+    );
+
+    // The API's panic button, without a session.
+    let api = w
+        .claire
+        .post_json("/api/check-ins/panic", &csrf, &json!({}))
+        .await;
+    assert_eq!(api.status, StatusCode::CREATED, "{}", api.body);
+    assert_eq!(alarm_reports(&w.state, candidate).await.len(), 2);
+}
+
+async fn alarm_survives_restart_and_two_workers_raise_it_once(mut db: TestDb) {
+    let mut w = world(&db).await;
+    let candidate = candidate_of(&w.claire).await;
+    // Through the API this time.
+    let csrf = csrf_of(&w.claire).await;
+    let started = w
+        .claire
+        .post_json(
+            "/api/check-ins",
+            &csrf,
+            &json!({ "kind": "street_stall", "place": "Market Square", "interval_minutes": 15, "hours": 1 }),
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::CREATED, "{}", started.body);
+    let body: serde_json::Value = serde_json::from_str(&started.body).unwrap();
+    assert_eq!(body["status"], "active");
+
+    // "Restart": drop every handle, open a new store on the same database, two workers.
+    let (clock, keys, sink, mut seen) = (w.clock.clone(), w.state.keys.clone(), w.sink, w.seen);
+    drop(w.worker);
+    drop(w.claire);
+    drop(w.state);
+    let store = shield_store::connect(&db.url).await.unwrap();
+    db.store = store.clone();
+    let state = AppState::with(store, Arc::new(clock.clone()), keys);
+    let one = mail_worker("instance-1", &state, &sink);
+    let two = mail_worker("instance-2", &state, &sink);
+
+    clock.advance_ms(15 * MINUTE + 1);
+    let (a, b) = tokio::join!(one.tick(), two.tick());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.escalated + b.escalated, 1, "{a:?} {b:?}");
+    let tick = one.tick().await.unwrap();
+    assert_eq!(tick.escalated, 0);
+    let alarms = alarm_reports(&state, candidate).await;
+    assert_eq!(alarms.len(), 1);
+    assert_eq!(alarms[0].reasons, vec!["Missed check-in".to_owned()]);
+    let mail = next_mail(&sink, &mut seen, 2).await;
+    assert_eq!(
+        addressed(&mail),
+        pairs(&[(TV_LEAD, NEEDS_ATTENTION_P1), (HANTS_LEAD, INFORMED_P1)])
+    );
+}
