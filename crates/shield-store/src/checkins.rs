@@ -416,6 +416,8 @@ macro_rules! checkins_impl {
                     details: crate::checkins::alarm_details(reason, session, place, now_ms),
                     offender_tokens: Vec::new(),
                     evidence: Vec::new(),
+                    // A duress alarm must not show on the candidate's side.
+                    silent: reason == shield_domain::checkin::AlarmReason::Duress,
                 };
                 let mut audit = shield_domain::audit::AuditEvent::from_millis(
                     shield_domain::audit::AuditAction::parse("checkin_alarm")

@@ -96,6 +96,8 @@ pub struct NewReport {
     /// the same offender across reports without storing the identifiers in the clear.
     pub offender_tokens: Vec<Vec<u8>>,
     pub evidence: Vec<NewEvidence>,
+    /// A duress alarm: hidden from the candidate's side (migration `0007_silent_reports`).
+    pub silent: bool,
 }
 
 impl std::fmt::Debug for NewReport {
@@ -149,6 +151,8 @@ pub struct ReportRecord {
     pub created_at_ms: EpochMs,
     pub updated_at_ms: EpochMs,
     pub sealed_details: Vec<u8>,
+    /// Hidden from the candidate and their delegates (a duress alarm).
+    pub silent: bool,
 }
 
 /// A row of a queue or a list.
@@ -179,6 +183,8 @@ pub struct ReportFilter {
     pub open_only: bool,
     /// Only P1 and P2, or anything escalated past the lead (the coordinator's home).
     pub urgent_or_escalated: bool,
+    /// Leave out silent reports (duress alarms): for every list the candidate's side sees.
+    pub hide_silent: bool,
 }
 
 /// One line of a report's timeline. `detail` is a flat JSON object of ids and enum keys;
@@ -475,7 +481,7 @@ macro_rules! reports_impl {
             ) -> Result<Vec<String>, crate::StoreError> {
                 let rows: Vec<(String,)> = sqlx::query_as(
                     "SELECT u.email FROM reports r JOIN users u ON u.candidate_id = r.candidate_id
-                     WHERE r.id = $1 AND u.status = 'active'",
+                     WHERE r.id = $1 AND u.status = 'active' AND r.silent = FALSE",
                 )
                 .bind(report)
                 .fetch_all(&mut *conn)
@@ -685,8 +691,8 @@ macro_rules! reports_impl {
                 let (id,): (i64,) = sqlx::query_as(
                     "INSERT INTO reports (candidate_id, owner_force, reported_by, category,
                         happening_now, priority, reasons, status, tier, details, created_at_ms,
-                        updated_at_ms)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'new', 'lead', $8, $9, $9) RETURNING id",
+                        updated_at_ms, silent)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'new', 'lead', $8, $9, $9, $10) RETURNING id",
                 )
                 .bind(report.candidate_id.0)
                 .bind(owner.as_str())
@@ -697,6 +703,7 @@ macro_rules! reports_impl {
                 .bind(reasons)
                 .bind(Vec::<u8>::new())
                 .bind(now_ms)
+                .bind(report.silent)
                 .fetch_one(&mut *conn)
                 .await?;
                 let sealed = sealer.seal("reports", "details", id, &report.details);
@@ -872,7 +879,8 @@ macro_rules! reports_impl {
                                 WHERE f.report_id = r.id AND f.force_code = $1))
                        AND ($2 IS NULL OR r.candidate_id = $2)
                        AND ($3 = FALSE OR r.status <> 'closed')
-                       AND ($4 = FALSE OR r.priority <= 2 OR r.tier <> 'lead')",
+                       AND ($4 = FALSE OR r.priority <= 2 OR r.tier <> 'lead')
+                       AND ($5 = FALSE OR r.silent = FALSE)",
                     crate::reports_sql::SUMMARY_SELECT
                 );
                 let rows: Vec<crate::reports_sql::SummaryRow> = sqlx::query_as(&sql)
@@ -880,6 +888,7 @@ macro_rules! reports_impl {
                     .bind(filter.candidate.map(|c| c.0))
                     .bind(filter.open_only)
                     .bind(filter.urgent_or_escalated)
+                    .bind(filter.hide_silent)
                     .fetch_all(&self.pool)
                     .await?;
                 crate::reports_sql::sort_summaries(rows)

@@ -53,7 +53,7 @@ pub(crate) const REPORT_SELECT: &str = "SELECT r.id, r.candidate_id, c.name AS c
          WHERE d.report_id = r.id AND r.status = 'new'
            AND d.fired_at_ms IS NULL AND d.cancelled_at_ms IS NULL) AS ack_due_at_ms,
         r.acknowledged_by, a.display_name AS acknowledged_by_name, r.acknowledged_at_ms,
-        r.created_at_ms, r.updated_at_ms, r.details
+        r.created_at_ms, r.updated_at_ms, r.details, r.silent
      FROM reports r
      JOIN candidates c ON c.id = r.candidate_id
      JOIN constituencies k ON k.code = c.constituency_code
@@ -170,6 +170,7 @@ pub(crate) struct ReportRow {
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
     pub details: Vec<u8>,
+    pub silent: bool,
 }
 
 impl ReportRow {
@@ -210,6 +211,7 @@ impl ReportRow {
             created_at_ms: self.created_at_ms,
             updated_at_ms: self.updated_at_ms,
             sealed_details: self.details,
+            silent: self.silent,
         })
     }
 }

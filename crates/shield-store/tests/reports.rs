@@ -326,6 +326,7 @@ fn new_report(
         details: br#"{"what":"a threat"}"#.to_vec(),
         offender_tokens: tokens.iter().map(|t| t.to_vec()).collect(),
         evidence: Vec::new(),
+        silent: false,
     }
 }
 

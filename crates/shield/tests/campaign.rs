@@ -424,6 +424,52 @@ async fn duress_pin_raises_silent_alarm(db: TestDb) {
     );
     assert!(mail.iter().all(|m| is_about(m, r.id)));
 
+    // Silent: nothing on the candidate's side shows it. Not in her lists, not at its address
+    // (404, as if it did not exist), and no email to her when the police act on it.
+    assert!(
+        w.claire
+            .get("/reports/mine")
+            .await
+            .text()
+            .contains("not reported anything")
+    );
+    assert!(!w.claire.get("/home").await.text().contains(&r.reference));
+    let api = w.claire.get("/api/me/reports").await;
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&api.body).unwrap()["reports"],
+        json!([])
+    );
+    assert_eq!(
+        w.claire.get(&format!("/reports/{}", r.id)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        w.claire.get(&format!("/api/reports/{}", r.id)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let at = chrono::DateTime::from_timestamp_millis(w.state.clock.now_ms()).unwrap();
+    let ack = shield_domain::audit::AuditEvent::new(
+        shield_domain::audit::AuditAction::parse("report_acknowledged").unwrap(),
+        shield_domain::audit::AuditOutcome::Success,
+        at,
+    );
+    let lead = w
+        .state
+        .store
+        .user_auth_by_email(TV_LEAD)
+        .await
+        .unwrap()
+        .map(|u| u.id)
+        .unwrap_or(r.reported_by);
+    w.state
+        .store
+        .acknowledge(r.id, lead, w.state.clock.now_ms(), &ack)
+        .await
+        .unwrap()
+        .unwrap();
+    let tick = w.worker.tick().await.unwrap();
+    assert_eq!(tick.claimed, 0, "no email to the candidate: {tick:?}");
+
     // The API's end answers the same for both PINs.
     let api_normal = start_session(&mut w.claire, "30").await;
     let api_forced = start_session(&mut w.claire, "30").await;
@@ -454,8 +500,8 @@ async fn duress_pin_raises_silent_alarm(db: TestDb) {
     w.clock.advance_ms(3 * 60 * MINUTE);
     let tick = w.worker.tick().await.unwrap();
     assert_eq!(
-        tick.escalated, 2,
-        "only the two alarms' own escalations: {tick:?}"
+        tick.escalated, 1,
+        "only the second alarm's own escalation (the first was acknowledged): {tick:?}"
     );
     assert_eq!(alarm_reports(&w.state, candidate).await.len(), 2);
 }

@@ -381,6 +381,7 @@ async fn claire_report(state: &AppState, claire: &Client) -> (i64, i64) {
             content: b"you will regret standing".to_vec(),
             sha256: "00".repeat(32),
         }],
+        silent: false,
     };
     let at = chrono::DateTime::from_timestamp_millis(state.clock.now_ms()).unwrap();
     let audit = AuditEvent::new(

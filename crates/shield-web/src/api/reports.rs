@@ -70,6 +70,7 @@ pub(crate) async fn mine(
     let id = auth.actor.candidate.ok_or(AppError::Forbidden)?;
     let filter = ReportFilter {
         candidate: Some(id),
+        hide_silent: true,
         ..ReportFilter::default()
     };
     let list = state.store.reports(&filter).await.map_err(AppError::from)?;

@@ -22,13 +22,20 @@ fn report_id(parts: &Parts) -> Result<i64, AppError> {
         .ok_or(AppError::NotFound)
 }
 
-async fn report_target(parts: &Parts, state: &AppState) -> Result<Target, AppError> {
+async fn report_target(parts: &Parts, state: &AppState, actor: &Actor) -> Result<Target, AppError> {
     let id = report_id(parts)?;
     let (candidate, forces) = state
         .store
         .report_scope(id)
         .await?
         .ok_or(AppError::NotFound)?;
+    // A silent report (a duress alarm) does not exist as far as the candidate's side can tell:
+    // whoever forced the candidate may be looking at their screen.
+    if matches!(actor.role, Role::Candidate | Role::Delegate)
+        && state.store.report(id).await?.is_some_and(|r| r.silent)
+    {
+        return Err(AppError::NotFound);
+    }
     Ok(Target::Candidate {
         id: candidate,
         forces,
@@ -57,9 +64,9 @@ macro_rules! report_guard {
             async fn target(
                 parts: &mut Parts,
                 state: &AppState,
-                _: &Actor,
+                actor: &Actor,
             ) -> Result<Target, AppError> {
-                report_target(parts, state).await
+                report_target(parts, state, actor).await
             }
         }
     };

@@ -47,6 +47,7 @@ pub(crate) async fn show(
         .reports(&shield_store::ReportFilter {
             candidate: Some(id),
             open_only: true,
+            hide_silent: true,
             ..shield_store::ReportFilter::default()
         })
         .await?;

@@ -140,6 +140,7 @@ pub(crate) async fn mine(
         .store
         .reports(&ReportFilter {
             candidate: Some(id),
+            hide_silent: true,
             ..ReportFilter::default()
         })
         .await?;

@@ -322,6 +322,7 @@ pub(crate) async fn create(
         details: serde_json::to_vec(details).map_err(|e| AppError::Internal(e.to_string()))?,
         offender_tokens,
         evidence,
+        silent: false,
     };
     let audit = audit_event(state, actor, "report_created", None)?;
     let created = state
