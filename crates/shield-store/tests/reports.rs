@@ -535,6 +535,7 @@ async fn create_routes_to_owner_and_informed_forces(db: TestDb) {
         candidate,
         open_only: true,
         urgent_or_escalated: urgent,
+        hide_silent: false,
     };
     let ids = |v: Vec<shield_store::ReportSummary>| v.into_iter().map(|r| r.id).collect::<Vec<_>>();
     assert_eq!(
