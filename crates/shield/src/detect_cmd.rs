@@ -7,10 +7,14 @@
 //! - `shield detect --jsonl` reads `{"id","text"}` lines and writes `shield_detect::jsonl`'s
 //!   result lines; a malformed line stops it with an error naming the line.
 //! - `shield detect train | eval | bench` train the heads, evaluate a labelled file and measure
-//!   throughput.
+//!   throughput. `bench` also runs the same messages through the Python filter
+//!   `alt-profanity-check` (installed by `scripts/fetch-profanity-check`), so its throughput and
+//!   threat recall sit next to ours; without it the bench still runs and says so.
 
+use std::collections::HashMap;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
@@ -25,6 +29,13 @@ use shield_detect::{Detector, ModelStatus, eval, jsonl};
 const MODEL_REL: &str = "models/all-MiniLM-L6-v2";
 /// The labelled evaluation split, compiled in as `bench`'s default workload.
 const EVAL_JSONL: &str = include_str!("../../shield-detect/data/eval.jsonl");
+/// The Python side of the alt-profanity-check comparison, compiled in and run with `python -c`,
+/// so the script always matches the binary.
+const PROFANITY_BENCH_PY: &str = include_str!("../../shield-detect/scripts/profanity_bench.py");
+/// The venv's interpreter, relative to the repository (made by `scripts/fetch-profanity-check`).
+const PROFANITY_PYTHON_REL: &str = "models/profanity-venv/bin/python";
+/// alt-profanity-check flags a message when `predict_prob` is at least this.
+const PROFANITY_FLAG_AT: f64 = 0.5;
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -74,7 +85,10 @@ pub enum DetectCommand {
         #[arg(long)]
         misses: bool,
     },
-    /// Throughput and single-message latency (a benchmark: it measures, it asserts nothing).
+    /// Throughput and single-message latency (a benchmark: it measures, it asserts nothing),
+    /// with threat recall on the labelled messages, side by side with alt-profanity-check in
+    /// Python when `scripts/fetch-profanity-check` has installed it (or
+    /// `SHIELD_PROFANITY_PYTHON` names a python that can import it).
     Bench {
         /// Print JSON.
         #[arg(long)]
@@ -254,11 +268,20 @@ struct BenchReport {
     messages: usize,
     /// Messages timed one at a time.
     single_messages: usize,
+    /// The labelled messages the quality figures are computed on (each batched run uses
+    /// `messages / labelled` distinct copies of them).
+    labelled: usize,
+    /// Of those, messages labelled `threat_violence` or `threat_sexual`.
+    threats: usize,
+    /// Of those, hard negatives (no label, kind starting `hard_`).
+    hard_negatives: usize,
     /// `loaded`, or why the model is unavailable.
     model: String,
     rules_only: TierFigures,
     /// Absent when the model is unavailable.
     rules_and_model: Option<TierFigures>,
+    /// The same messages through alt-profanity-check, or why it did not run.
+    alt_profanity_check: ProfanityCheck,
 }
 
 #[derive(Debug, Serialize)]
@@ -267,6 +290,52 @@ struct TierFigures {
     unbatched_messages_per_s: f64,
     single_p50_ms: f64,
     single_p99_ms: f64,
+    /// Share of the threat messages given either threat label (null without any).
+    threat_recall: Option<f64>,
+    /// Share of the hard negatives given either threat label (null without any).
+    hard_negative_flag_rate: Option<f64>,
+    /// Share of the hard negatives given any label at all.
+    hard_negative_any_label_rate: Option<f64>,
+}
+
+/// alt-profanity-check's figures on the same messages, or why there are none.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum ProfanityCheck {
+    Ran(Box<ProfanityFigures>),
+    Unavailable { unavailable: String },
+}
+
+#[derive(Debug, Serialize)]
+struct ProfanityFigures {
+    version: String,
+    scikit_learn: String,
+    /// Python's import and model load, not included in the rates.
+    load_s: f64,
+    /// A message counts as flagged when `predict_prob` is at least this.
+    flag_threshold: f64,
+    batched_messages_per_s: f64,
+    unbatched_messages_per_s: f64,
+    single_p50_ms: f64,
+    single_p99_ms: f64,
+    /// Share of the threat messages it flags (null without any).
+    threat_recall: Option<f64>,
+    /// Share of the hard negatives it flags (null without any).
+    hard_negative_flag_rate: Option<f64>,
+}
+
+/// What `profanity_bench.py` prints.
+#[derive(Debug, serde::Deserialize)]
+struct ProfanityOutput {
+    version: String,
+    scikit_learn: String,
+    load_s: f64,
+    messages: usize,
+    batched_messages_per_s: f64,
+    unbatched_messages_per_s: f64,
+    single_p50_ms: f64,
+    single_p99_ms: f64,
+    probabilities: HashMap<String, f64>,
 }
 
 fn bench(
@@ -286,24 +355,55 @@ fn bench(
     let single = single.clamp(1, texts.len());
 
     let rules = Detector::rules_only();
-    let rules_only = measure(&rules, &texts, single);
+    let rules_only = measure(&rules, &texts, single, examples);
     let (model, rules_and_model) = match d.model_status() {
         ModelStatus::Loaded => {
             let _ = d.analyse_batch(&texts[..64.min(texts.len())]); // warm-up
-            ("loaded".to_string(), Some(measure(d, &texts, single)))
+            (
+                "loaded".to_string(),
+                Some(measure(d, &texts, single, examples)),
+            )
         }
         ModelStatus::Unavailable(why) => (format!("unavailable: {why}"), None),
+    };
+    let alt_profanity_check = match profanity_check(examples, repeat.max(1), single, texts.len()) {
+        Ok(figures) => ProfanityCheck::Ran(Box::new(figures)),
+        Err(why) => {
+            eprintln!("shield detect bench: alt-profanity-check not compared: {why}");
+            ProfanityCheck::Unavailable { unavailable: why }
+        }
     };
     Ok(BenchReport {
         messages: texts.len(),
         single_messages: single,
+        labelled: examples.len(),
+        threats: examples.iter().filter(|e| is_threat(e)).count(),
+        hard_negatives: examples.iter().filter(|e| e.is_hard_negative()).count(),
         model,
         rules_only,
         rules_and_model,
+        alt_profanity_check,
     })
 }
 
-fn measure(d: &Detector, texts: &[&str], single: usize) -> TierFigures {
+fn is_threat(e: &Example) -> bool {
+    e.labels.iter().any(|l| l.is_threat())
+}
+
+/// Of the examples `want` picks, the share whose index `flagged` holds; `None` when it picks none.
+fn rate(
+    examples: &[Example],
+    want: impl Fn(&Example) -> bool,
+    flagged: impl Fn(usize) -> bool,
+) -> Option<f64> {
+    let of: Vec<usize> = (0..examples.len())
+        .filter(|&i| want(&examples[i]))
+        .collect();
+    let hit = of.iter().filter(|&&i| flagged(i)).count();
+    (!of.is_empty()).then(|| hit as f64 / of.len() as f64)
+}
+
+fn measure(d: &Detector, texts: &[&str], single: usize, examples: &[Example]) -> TierFigures {
     let t = Instant::now();
     let _ = d.analyse_batch(texts);
     let batched = texts.len() as f64 / t.elapsed().as_secs_f64();
@@ -318,12 +418,125 @@ fn measure(d: &Detector, texts: &[&str], single: usize) -> TierFigures {
     let unbatched = single as f64 / all.elapsed().as_secs_f64();
     latencies.sort_by(f64::total_cmp);
     let pct = |p: f64| latencies[((latencies.len() - 1) as f64 * p).round() as usize];
+
+    // Quality on the labelled messages as written (not the numbered copies), counted as `eval`
+    // counts it: a flag is either threat label.
+    let labelled: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
+    let analyses = d.analyse_batch(&labelled);
+    let threat = |i: usize| analyses[i].labels.iter().any(|l| l.is_threat());
+    let any = |i: usize| !analyses[i].labels.is_empty();
     TierFigures {
         batched_messages_per_s: batched,
         unbatched_messages_per_s: unbatched,
         single_p50_ms: pct(0.50),
         single_p99_ms: pct(0.99),
+        threat_recall: rate(examples, is_threat, threat),
+        hard_negative_flag_rate: rate(examples, Example::is_hard_negative, threat),
+        hard_negative_any_label_rate: rate(examples, Example::is_hard_negative, any),
     }
+}
+
+/// The python to run alt-profanity-check with: `SHIELD_PROFANITY_PYTHON`, else the venv that
+/// `scripts/fetch-profanity-check` makes.
+fn profanity_python() -> Result<PathBuf, String> {
+    if let Some(py) = std::env::var_os("SHIELD_PROFANITY_PYTHON") {
+        return Ok(PathBuf::from(py));
+    }
+    let py = locate(PROFANITY_PYTHON_REL);
+    if py.exists() {
+        Ok(py)
+    } else {
+        Err("run scripts/fetch-profanity-check".to_string())
+    }
+}
+
+/// Runs `profanity_bench.py` on the same messages (same copies, same number timed one at a
+/// time) and scores its flags against the labels. Any failure is returned as the reason, for
+/// the report: the comparison never fails the bench.
+fn profanity_check(
+    examples: &[Example],
+    repeat: usize,
+    single: usize,
+    messages: usize,
+) -> Result<ProfanityFigures, String> {
+    let python = profanity_python()?;
+    eprintln!(
+        "shield detect bench: running the same messages through alt-profanity-check ({})",
+        python.display()
+    );
+    let mut input = Vec::new();
+    for (i, e) in examples.iter().enumerate() {
+        serde_json::to_writer(
+            &mut input,
+            &serde_json::json!({"id": i.to_string(), "text": e.text}),
+        )
+        .map_err(|e| e.to_string())?;
+        input.push(b'\n');
+    }
+    let mut child = Command::new(&python)
+        .arg("-c")
+        .arg(PROFANITY_BENCH_PY)
+        .args([
+            "--repeat",
+            &repeat.to_string(),
+            "--single",
+            &single.to_string(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            format!(
+                "cannot run {} ({e}); run scripts/fetch-profanity-check",
+                python.display()
+            )
+        })?;
+    // The script reads all of stdin before it writes anything, so writing first cannot block.
+    let written = child
+        .stdin
+        .take()
+        .map(|mut stdin| stdin.write_all(&input))
+        .transpose();
+    let output = child.wait_with_output().map_err(|e| e.to_string())?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let last = stderr.trim().lines().last().unwrap_or("no message");
+        return Err(format!(
+            "{} exited with {}: {last} (run scripts/fetch-profanity-check)",
+            python.display(),
+            output.status
+        ));
+    }
+    written.map_err(|e| format!("writing to {}: {e}", python.display()))?;
+    let out: ProfanityOutput = serde_json::from_slice(&output.stdout)
+        .map_err(|e| format!("unreadable output from profanity_bench.py: {e}"))?;
+    if out.messages != messages {
+        return Err(format!(
+            "profanity_bench.py timed {} messages, expected {messages}",
+            out.messages
+        ));
+    }
+    let mut flagged = Vec::with_capacity(examples.len());
+    for i in 0..examples.len() {
+        let p = out
+            .probabilities
+            .get(&i.to_string())
+            .ok_or_else(|| format!("profanity_bench.py gave no probability for message {i}"))?;
+        flagged.push(*p >= PROFANITY_FLAG_AT);
+    }
+    Ok(ProfanityFigures {
+        version: out.version,
+        scikit_learn: out.scikit_learn,
+        load_s: out.load_s,
+        flag_threshold: PROFANITY_FLAG_AT,
+        batched_messages_per_s: out.batched_messages_per_s,
+        unbatched_messages_per_s: out.unbatched_messages_per_s,
+        single_p50_ms: out.single_p50_ms,
+        single_p99_ms: out.single_p99_ms,
+        threat_recall: rate(examples, is_threat, |i| flagged[i]),
+        hard_negative_flag_rate: rate(examples, Example::is_hard_negative, |i| flagged[i]),
+    })
 }
 
 fn print_bench(r: &BenchReport) {
@@ -331,19 +544,50 @@ fn print_bench(r: &BenchReport) {
         "{} messages batched, {} one at a time; model {}",
         r.messages, r.single_messages, r.model
     );
+    println!(
+        "quality on the {} labelled messages: {} threats, {} hard negatives \
+         (flag = either threat label; alt-profanity-check: probability >= {PROFANITY_FLAG_AT})",
+        r.labelled, r.threats, r.hard_negatives
+    );
+    let pct = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{:.1}%", 100.0 * x));
+    let row =
+        |name: &str, b: f64, u: f64, p50: f64, p99: f64, rec: Option<f64>, hn: Option<f64>| {
+            println!(
+                "{name:<20} batched {b:>8.0} msg/s   unbatched {u:>8.0} msg/s   p50 {p50:.3} ms   \
+             p99 {p99:.3} ms   threat recall {:>6}   hard-negative flags {:>6}",
+                pct(rec),
+                pct(hn)
+            );
+        };
     let tiers = [
         ("rules only", Some(&r.rules_only)),
         ("rules + model", r.rules_and_model.as_ref()),
     ];
-    for (name, figures) in tiers {
-        if let Some(f) = figures {
-            println!(
-                "{name:<14} batched {:>8.0} msg/s   unbatched {:>8.0} msg/s   p50 {:.3} ms   p99 {:.3} ms",
+    for (name, f) in tiers {
+        if let Some(f) = f {
+            row(
+                name,
                 f.batched_messages_per_s,
                 f.unbatched_messages_per_s,
                 f.single_p50_ms,
-                f.single_p99_ms
+                f.single_p99_ms,
+                f.threat_recall,
+                f.hard_negative_flag_rate,
             );
+        }
+    }
+    match &r.alt_profanity_check {
+        ProfanityCheck::Ran(f) => row(
+            "alt-profanity-check",
+            f.batched_messages_per_s,
+            f.unbatched_messages_per_s,
+            f.single_p50_ms,
+            f.single_p99_ms,
+            f.threat_recall,
+            f.hard_negative_flag_rate,
+        ),
+        ProfanityCheck::Unavailable { unavailable } => {
+            println!("alt-profanity-check  not run: {unavailable}");
         }
     }
 }
