@@ -3,6 +3,7 @@
 pub mod accounts;
 mod audit;
 mod clock;
+pub mod delegates;
 mod diff;
 mod error;
 pub mod model;
@@ -70,6 +71,7 @@ impl Backend {
 pub trait Store:
     AuditStore
     + accounts::AccountStore
+    + delegates::DelegateStore
     + OutboxStore
     + passkeys::PasskeyStore
     + reports::ReportStore

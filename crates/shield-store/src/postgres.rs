@@ -54,3 +54,4 @@ crate::reports::reports_impl!(
     sqlx::Postgres,
     crate::reports_sql::POSTGRES_DUE_DEADLINES
 );
+crate::delegates::delegates_impl!(PgStore, sqlx::Postgres);

@@ -62,3 +62,4 @@ crate::reports::reports_impl!(
     sqlx::Sqlite,
     crate::reports_sql::SQLITE_DUE_DEADLINES
 );
+crate::delegates::delegates_impl!(SqliteStore, sqlx::Sqlite);

@@ -90,7 +90,7 @@ async fn enrol_with_a_passkey_then_use_and_remove_it(db: TestDb) {
 
     // A second passkey on the active account.
     let second = store
-        .add_passkey(user, &key(b"cred-2"), T0 + 2, &event("passkey_added"))
+        .add_passkey(user, &key(b"cred-2"), T0 + 2, &event("passkey_added"), None)
         .await
         .unwrap();
     let all = store.passkeys(user).await.unwrap();
@@ -139,14 +139,14 @@ async fn enrol_with_a_passkey_then_use_and_remove_it(db: TestDb) {
     let (other, _) = invited(store, "sam@example.org", 2).await;
     assert!(
         !store
-            .remove_passkey(other, second, &event("passkey_removed"))
+            .remove_passkey(other, second, T0 + 3, &event("passkey_removed"), None)
             .await
             .unwrap()
     );
     let before = audit_len(store).await;
     assert!(
         store
-            .remove_passkey(user, second, &event("passkey_removed"))
+            .remove_passkey(user, second, T0 + 3, &event("passkey_removed"), None)
             .await
             .unwrap()
     );
@@ -215,7 +215,13 @@ async fn a_used_invitation_or_a_taken_credential_writes_nothing(db: TestDb) {
     assert_eq!(audit_len(store).await, before_other);
     // An invited (not yet active) account cannot be given a passkey outside enrolment.
     let inactive = store
-        .add_passkey(other, &key(b"cred-3"), T0 + 4, &event("passkey_added"))
+        .add_passkey(
+            other,
+            &key(b"cred-3"),
+            T0 + 4,
+            &event("passkey_added"),
+            None,
+        )
         .await;
     assert!(
         matches!(inactive, Err(StoreError::Conflict(_))),

@@ -8,6 +8,7 @@ mod health;
 mod html;
 pub mod invitations;
 mod middleware;
+pub mod notices;
 pub mod sealing;
 
 use std::sync::Arc;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub worker: Option<shield_jobs::WorkerHandle>,
     /// Per-address limits on credential checks.
     pub limiter: auth::rate::Limiter,
+    /// Reverse proxies whose `X-Forwarded-For` the limits believe (none by default).
+    pub trusted_proxies: Arc<auth::rate::TrustedProxies>,
 }
 
 impl AppState {
@@ -48,7 +51,13 @@ impl AppState {
             keys,
             worker: None,
             limiter: auth::rate::limiter(),
+            trusted_proxies: Arc::default(),
         }
+    }
+
+    pub fn with_trusted_proxies(mut self, proxies: auth::rate::TrustedProxies) -> Self {
+        self.trusted_proxies = Arc::new(proxies);
+        self
     }
 
     pub fn with_worker(mut self, worker: shield_jobs::WorkerHandle) -> Self {
@@ -161,6 +170,24 @@ pub fn router(state: AppState) -> Router {
             post(html::passkeys::remove),
         )
         .route(html::passkeys::JS_PATH, get(html::passkeys::js))
+        .route(
+            "/account/sign-out-everywhere",
+            post(html::sign_in::sign_out_everywhere),
+        )
+        .route(
+            "/delegates",
+            get(html::delegates::index).post(html::delegates::add),
+        )
+        .route(
+            "/delegates/{user}/grants",
+            post(html::delegates::change_grants),
+        )
+        .route("/delegates/{user}/revoke", post(html::delegates::revoke))
+        .route("/acting-for", get(html::delegates::acting_for))
+        .route(
+            "/acting-for/{candidate}/reports",
+            get(html::delegates::their_reports),
+        )
         .route("/api/openapi.json", get(api::openapi::serve))
         .route("/api/me", get(api::me::me))
         .route("/api/me/contacts", get(api::me::contacts))

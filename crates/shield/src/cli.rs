@@ -156,7 +156,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 store,
                 std::sync::Arc::new(shield_store::SystemClock),
                 std::sync::Arc::new(keys),
-            );
+            )
+            .with_trusted_proxies(config.trusted_proxies.clone());
             let base = config
                 .public_url
                 .clone()

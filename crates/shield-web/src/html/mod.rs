@@ -2,6 +2,7 @@
 //! HTML-escaped on the way out; no HTML is ever assembled from strings in Rust.
 
 pub(crate) mod constituencies;
+pub(crate) mod delegates;
 pub(crate) mod enrol;
 pub(crate) mod enrolment;
 pub(crate) mod errors;
