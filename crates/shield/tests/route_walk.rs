@@ -38,6 +38,13 @@ enum Access {
     ReportOwn,
     /// Acting on a report as police: police of the candidate's forces and coordinators only.
     ReportHandle,
+    /// The signed-in candidate's own delegates: that candidate only (never a delegate).
+    Delegates,
+    /// A delegate's own list of the candidates they act for: delegates only.
+    ActingFor,
+    /// One candidate's reports as their delegate sees them (`View`): the candidate, a delegate
+    /// granted `View`, police of the candidate's forces, coordinators.
+    CandidateReports,
 }
 
 /// (method, route template as written in the router, a concrete path, access).
@@ -261,6 +268,33 @@ const WALK: &[(&str, &str, &str, Access)] = &[
         "/api/reports/{report}/messages",
         Access::ReportOwn,
     ),
+    (
+        "POST",
+        "/account/sign-out-everywhere",
+        "/account/sign-out-everywhere",
+        Access::OwnAccount,
+    ),
+    ("GET", "/delegates", "/delegates", Access::Delegates),
+    ("POST", "/delegates", "/delegates", Access::Delegates),
+    (
+        "POST",
+        "/delegates/{user}/grants",
+        "/delegates/999999/grants",
+        Access::Delegates,
+    ),
+    (
+        "POST",
+        "/delegates/{user}/revoke",
+        "/delegates/999999/revoke",
+        Access::Delegates,
+    ),
+    ("GET", "/acting-for", "/acting-for", Access::ActingFor),
+    (
+        "GET",
+        "/acting-for/{candidate}/reports",
+        "/acting-for/{claire}/reports",
+        Access::CandidateReports,
+    ),
 ];
 
 /// Seals with the app's keys, as the web layer does.
@@ -325,6 +359,61 @@ async fn claire_report(state: &AppState, claire: &Client) -> (i64, i64) {
         .unwrap();
     let evidence = state.store.report_evidence(created.id).await.unwrap();
     (created.id, evidence[0].id)
+}
+
+async fn candidate_of(state: &AppState, client: &Client) -> shield_domain::CandidateId {
+    let user = claire_user(state, client).await;
+    state
+        .store
+        .actor(user, state.clock.now_ms())
+        .await
+        .unwrap()
+        .unwrap()
+        .candidate
+        .unwrap()
+}
+
+/// An enrolled delegate acting for `candidate` with View and Report, signed in.
+async fn delegate_of(
+    state: &AppState,
+    db: &TestDb,
+    candidate: shield_domain::CandidateId,
+    email: &str,
+) -> Client {
+    use shield_domain::policy::Grant;
+    let client = signed_in(state, db, Role::Delegate, email, vec![]).await;
+    let now = state.clock.now_ms();
+    let at = chrono::DateTime::from_timestamp_millis(now).unwrap();
+    let audit = AuditEvent::new(
+        AuditAction::parse("delegate_added").unwrap(),
+        AuditOutcome::Success,
+        at,
+    );
+    let added = db
+        .store
+        .add_delegate(
+            candidate,
+            &shield_store::delegates::NewDelegate {
+                display_name: "Test Agent".into(),
+                email: email.into(),
+                grants: [Grant::View, Grant::Report].into_iter().collect(),
+            },
+            &NewInvitation {
+                token_hash: shield_web::auth::token::hash(&format!("{email}-2")),
+                expires_at_ms: now + 60_000,
+                created_by: None,
+            },
+            now,
+            &audit,
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        added,
+        shield_store::delegates::DelegateAdded::Existing(_)
+    ));
+    client
 }
 
 async fn claire_user(state: &AppState, claire: &Client) -> UserId {
@@ -524,8 +613,15 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
         .unwrap()
         .candidate_id;
     let (report, evidence) = claire_report(&state, &claire).await;
+    let claire_id = candidate_of(&state, &claire).await;
+    let aisha_id = candidate_of(&state, &aisha).await;
+    // Delegates: Claire's agent (View + Report) and Aisha's (View + Report).
+    let mut claire_delegate =
+        delegate_of(&state, &db, claire_id, "agent.claire@civic.example").await;
+    let mut aisha_delegate = delegate_of(&state, &db, aisha_id, "agent.aisha@civic.example").await;
     for &(method, template, path, access) in WALK {
         let path = &path
+            .replace("{claire}", &claire_id.to_string())
             .replace("{priya}", &priya.to_string())
             .replace("{report}", &report.to_string())
             .replace("{evidence}", &evidence.to_string());
@@ -548,7 +644,10 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
             | Access::ReportCreate
             | Access::ReportQueue
             | Access::ReportOwn
-            | Access::ReportHandle => {
+            | Access::ReportHandle
+            | Access::Delegates
+            | Access::ActingFor
+            | Access::CandidateReports => {
                 // Without credentials: to sign-in for pages (POSTs without a session are 403).
                 assert!(
                     page.location.as_deref() == Some("/sign-in")
@@ -580,8 +679,10 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
                         && !other.text().contains("Claire Whitfield")
                 );
             }
-            // Police of either force, coordinators and admins have no "own candidate record".
+            // Police of either force, coordinators, admins and delegates have no "own
+            // candidate record".
             for (who, client) in [
+                ("delegate", &mut claire_delegate),
                 ("force contact (candidate's force)", &mut contact_tv),
                 ("force contact (another force)", &mut contact_essex),
                 ("coordinator", &mut coordinator),
@@ -593,6 +694,7 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
         }
         if access == Access::OwnAccount && method == "GET" {
             for (who, client) in [
+                ("delegate", &mut claire_delegate),
                 ("candidate", &mut claire),
                 ("force contact", &mut contact_tv),
                 ("coordinator", &mut coordinator),
@@ -645,6 +747,17 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
         }
         if access == Access::ReportCreate && method == "GET" {
             assert_eq!(hit(&mut claire, method, path).await.status, StatusCode::OK);
+            assert_eq!(
+                hit(&mut claire_delegate, method, path).await.status,
+                StatusCode::OK,
+                "{template} as the candidate's delegate"
+            );
+            let other = format!("{path}?candidate={claire_id}");
+            assert_eq!(
+                hit(&mut aisha_delegate, method, &other).await.status,
+                StatusCode::FORBIDDEN,
+                "{template} for a candidate one is not a delegate of"
+            );
         }
         if access == Access::ReportCreate {
             for (who, client) in [
@@ -686,6 +799,7 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
             if method == "GET" {
                 for (who, client) in [
                     ("candidate", &mut claire),
+                    ("the candidate's delegate", &mut claire_delegate),
                     ("force contact (owner force)", &mut contact_tv),
                     ("coordinator", &mut coordinator),
                 ] {
@@ -695,11 +809,13 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
             }
             let mut refused = vec![
                 ("another candidate", &mut aisha),
+                ("another candidate's delegate", &mut aisha_delegate),
                 ("force contact of another force", &mut contact_essex),
                 ("admin", &mut admin),
             ];
             if access == Access::ReportHandle {
                 refused.push(("the candidate", &mut claire));
+                refused.push(("the candidate's delegate", &mut claire_delegate));
             }
             for (who, client) in refused {
                 let page = hit(client, method, path).await;
@@ -708,6 +824,59 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
                     StatusCode::FORBIDDEN,
                     "{method} {template} as {who}"
                 );
+            }
+        }
+        if access == Access::Delegates {
+            if method == "GET" {
+                assert_eq!(hit(&mut claire, method, path).await.status, StatusCode::OK);
+            }
+            for (who, client) in [
+                ("delegate", &mut claire_delegate),
+                ("force contact", &mut contact_tv),
+                ("coordinator", &mut coordinator),
+                ("admin", &mut admin),
+            ] {
+                let page = hit(client, method, path).await;
+                assert_eq!(
+                    page.status,
+                    StatusCode::FORBIDDEN,
+                    "{method} {template} as {who}"
+                );
+            }
+        }
+        if access == Access::ActingFor {
+            let own = hit(&mut claire_delegate, method, path).await;
+            assert_eq!(own.status, StatusCode::OK);
+            assert!(own.text().contains("Claire Whitfield"), "{}", own.text());
+            assert!(!own.text().contains("Aisha Rahman"));
+            for (who, client) in [
+                ("candidate", &mut claire),
+                ("force contact", &mut contact_tv),
+                ("coordinator", &mut coordinator),
+                ("admin", &mut admin),
+            ] {
+                let page = hit(client, method, path).await;
+                assert_eq!(page.status, StatusCode::FORBIDDEN, "{template} as {who}");
+            }
+        }
+        if access == Access::CandidateReports {
+            for (who, client) in [
+                ("candidate", &mut claire),
+                ("the candidate's delegate", &mut claire_delegate),
+                ("force contact (owner force)", &mut contact_tv),
+                ("coordinator", &mut coordinator),
+            ] {
+                let page = hit(client, method, path).await;
+                assert_eq!(page.status, StatusCode::OK, "{template} as {who}");
+            }
+            for (who, client) in [
+                ("another candidate", &mut aisha),
+                ("another candidate's delegate", &mut aisha_delegate),
+                ("force contact of another force", &mut contact_essex),
+                ("admin", &mut admin),
+            ] {
+                let page = hit(client, method, path).await;
+                assert_eq!(page.status, StatusCode::FORBIDDEN, "{template} as {who}");
             }
         }
         if method == "POST" {
