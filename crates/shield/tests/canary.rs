@@ -77,12 +77,7 @@ async fn canary_personal_data_never_logged(db: TestDb) {
             }),
         )
         .await;
-    assert_eq!(
-        created.status,
-        axum::http::StatusCode::CREATED,
-        "{}",
-        created.text()
-    );
+    assert_eq!(created.status, axum::http::StatusCode::CREATED, "{}", created.text());
     let id = serde_json::from_str::<serde_json::Value>(&created.text()).unwrap()["id"]
         .as_i64()
         .unwrap();
@@ -91,10 +86,7 @@ async fn canary_personal_data_never_logged(db: TestDb) {
     client
         .post(
             &format!("/reports/{id}/messages"),
-            &[
-                ("csrf", &page.csrf()),
-                ("body", "CANARY-MESSAGE Quillfeather"),
-            ],
+            &[("csrf", &page.csrf()), ("body", "CANARY-MESSAGE Quillfeather")],
         )
         .await;
     // Failures too: a wrong password, an unknown account, a wrong code.
