@@ -60,6 +60,8 @@ pub enum Action {
     ViewCandidateAuditTrail,
     /// Add or revoke delegates: only the candidate themself.
     ManageDelegates,
+    /// A delegate's own list of the candidates they act for (on `OwnAccount`): delegates only.
+    ActForCandidates,
     /// Enrolment status of a force's candidates, and re-sending their invitations.
     ViewForceEnrolment,
     InviteCandidate,
@@ -142,6 +144,10 @@ pub fn can(actor: &Actor, action: Action, resource: &Resource<'_>, now_ms: i64) 
         ManageDelegates => match actor.role {
             Role::Candidate => on_candidate(actor, resource, None, false),
             _ => Decision::Deny("only the candidate manages their delegates"),
+        },
+        ActForCandidates => match (actor.role, resource) {
+            (Role::Delegate, Resource::OwnAccount) => Decision::Allow,
+            _ => Decision::Deny("only delegates act for candidates"),
         },
         ViewForceEnrolment | InviteCandidate => match (actor.role, resource) {
             (Role::Coordinator, Resource::Force(_) | Resource::Service) => Decision::Allow,

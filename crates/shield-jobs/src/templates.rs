@@ -110,6 +110,21 @@ pub const REPORT_ESCALATED: &str = "report_escalated";
 pub const REPORT_UPDATE: &str = "report_update";
 /// A new secure message on a report: params `report` and `ref`.
 pub const REPORT_MESSAGE: &str = "report_message";
+/// A change to the account holder's sign-in methods (ASVS V6.3.5/V6.3.7): param `change`, one
+/// of [`CREDENTIAL_CHANGES`]. Content-free: what changed and what to do if it was not them.
+pub const CREDENTIAL_CHANGED: &str = "credential_changed";
+/// The `change` values [`CREDENTIAL_CHANGED`] knows, with what the email says happened.
+pub const CREDENTIAL_CHANGES: &[(&str, &str)] = &[
+    ("passkey_added", "A passkey was added to"),
+    ("passkey_removed", "A passkey was removed from"),
+    ("password_changed", "The password was changed on"),
+    (
+        "recovery_code_used",
+        "A recovery code was used to sign in to",
+    ),
+    ("sign_in_reset", "The sign-in methods were reset on"),
+    ("signed_out_everywhere", "Every session was signed out on"),
+];
 
 /// The built-in templates. `base_url` is the service's public address (`https://…`, no trailing
 /// slash needed); invitation links are `{base_url}/invitations/{token}` and report links
@@ -249,6 +264,23 @@ impl Templates for DefaultTemplates {
                         "You have a new secure message about report {reference}. Sign in to \
                          read it: {}",
                         self.report_link(id)
+                    ),
+                })
+            }
+            CREDENTIAL_CHANGED => {
+                let change = params.id("change").ok_or(RenderError::BadParams)?;
+                let (_, what) = CREDENTIAL_CHANGES
+                    .iter()
+                    .find(|(key, _)| *key == change)
+                    .ok_or(RenderError::BadParams)?;
+                Ok(RenderedEmail {
+                    subject: "Candidate Shield: a change to how you sign in".into(),
+                    text_body: format!(
+                        "{what} your Candidate Shield account.\nIf this was you, there is \
+                         nothing to do. If this was not you, contact the Candidate Shield \
+                         coordination team or your named police contact at once, and do not \
+                         reply to this email.\nSign in: {}/sign-in",
+                        self.base_url
                     ),
                 })
             }
@@ -450,6 +482,47 @@ mod tests {
         assert_eq!(
             render("nope", &OutboxParams::new(), None, &NoSecrets),
             Err(RenderError::UnknownTemplate)
+        );
+    }
+
+    #[test]
+    fn credential_changed_says_what_changed_and_what_to_do_only() {
+        for (change, what) in CREDENTIAL_CHANGES {
+            let params = OutboxParams::new().with_id("change", change).unwrap();
+            let email = render(CREDENTIAL_CHANGED, &params, None, &NoSecrets).unwrap();
+            assert_eq!(
+                email.subject,
+                "Candidate Shield: a change to how you sign in"
+            );
+            assert!(
+                email
+                    .text_body
+                    .starts_with(&format!("{what} your Candidate Shield account.")),
+                "{}",
+                email.text_body
+            );
+            assert!(email.text_body.contains("If this was not you, contact"));
+            assert!(email.text_body.ends_with("https://shield.example/sign-in"));
+        }
+        let passkey = OutboxParams::new()
+            .with_id("change", "passkey_added")
+            .unwrap();
+        assert_eq!(
+            render(CREDENTIAL_CHANGED, &passkey, None, &NoSecrets)
+                .unwrap()
+                .text_body
+                .lines()
+                .next(),
+            Some("A passkey was added to your Candidate Shield account.")
+        );
+        let unknown = OutboxParams::new().with_id("change", "exploded").unwrap();
+        assert_eq!(
+            render(CREDENTIAL_CHANGED, &unknown, None, &NoSecrets),
+            Err(RenderError::BadParams)
+        );
+        assert_eq!(
+            render(CREDENTIAL_CHANGED, &OutboxParams::new(), None, &NoSecrets),
+            Err(RenderError::BadParams)
         );
     }
 }

@@ -191,6 +191,8 @@ pub trait AccountStore: Send + Sync {
     ) -> Result<(), StoreError>;
 
     async fn user_auth_by_email(&self, email: &str) -> Result<Option<UserAuth>, StoreError>;
+    /// The account's email address, for notices to the account holder.
+    async fn user_email(&self, user: UserId) -> Result<Option<String>, StoreError>;
     async fn user_auth(&self, user: UserId) -> Result<Option<UserAuth>, StoreError>;
 
     /// Counts a failed sign-in and sets the lock-out time the caller chose; audited.
@@ -210,7 +212,14 @@ pub trait AccountStore: Send + Sync {
 
     /// Unused recovery-code hashes, with their ids.
     async fn recovery_codes(&self, user: UserId) -> Result<Vec<(i64, String)>, StoreError>;
-    async fn use_recovery_code(&self, id: i64, now_ms: i64) -> Result<bool, StoreError>;
+    /// Spends a recovery code (once); `notice` (the email telling the account holder) is
+    /// queued in the same transaction when the code was spent.
+    async fn use_recovery_code(
+        &self,
+        id: i64,
+        now_ms: i64,
+        notice: Option<&crate::NewOutboxMessage>,
+    ) -> Result<bool, StoreError>;
 
     async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
     async fn session(&self, token_hash: &[u8]) -> Result<Option<SessionRecord>, StoreError>;
@@ -235,6 +244,16 @@ pub trait AccountStore: Send + Sync {
         token_hash: &[u8],
         audit: Option<&AuditEvent>,
     ) -> Result<(), StoreError>;
+
+    /// Signs the person out everywhere: deletes every session of theirs, audited, with
+    /// `notice` queued in the same transaction. Returns how many sessions ended.
+    async fn delete_user_sessions(
+        &self,
+        user: UserId,
+        now_ms: i64,
+        audit: &AuditEvent,
+        notice: Option<&crate::NewOutboxMessage>,
+    ) -> Result<u64, StoreError>;
 
     /// The signed-in person as the access policy sees them, built fresh each request.
     async fn actor(
@@ -596,6 +615,14 @@ macro_rules! accounts_impl {
                 row.map(crate::accounts::UserAuthRow::into_auth).transpose()
             }
 
+            async fn user_email(&self, user: shield_domain::UserId) -> Result<Option<String>, crate::StoreError> {
+                let row: Option<(String,)> = sqlx::query_as("SELECT email FROM users WHERE id = $1")
+                    .bind(user.0)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(|(e,)| e))
+            }
+
             async fn user_auth(&self, user: shield_domain::UserId) -> Result<Option<crate::accounts::UserAuth>, crate::StoreError> {
                 let sql = format!("{} WHERE u.id = $1", crate::accounts::USER_AUTH_SELECT);
                 let row: Option<crate::accounts::UserAuthRow> =
@@ -648,14 +675,47 @@ macro_rules! accounts_impl {
                     .await?)
             }
 
-            async fn use_recovery_code(&self, id: i64, now_ms: i64) -> Result<bool, crate::StoreError> {
+            async fn use_recovery_code(
+                &self,
+                id: i64,
+                now_ms: i64,
+                notice: Option<&crate::NewOutboxMessage>,
+            ) -> Result<bool, crate::StoreError> {
+                let mut tx = self.begin_write().await?;
                 let done = sqlx::query("UPDATE recovery_codes SET used_at_ms = $2 WHERE id = $1 AND used_at_ms IS NULL")
                     .bind(id)
                     .bind(now_ms)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await?
                     .rows_affected();
+                if done == 1 {
+                    if let Some(notice) = notice {
+                        Self::enqueue_outbox(&mut *tx, notice, now_ms).await?;
+                    }
+                    tx.commit().await?;
+                }
                 Ok(done == 1)
+            }
+
+            async fn delete_user_sessions(
+                &self,
+                user: shield_domain::UserId,
+                now_ms: i64,
+                audit: &shield_domain::audit::AuditEvent,
+                notice: Option<&crate::NewOutboxMessage>,
+            ) -> Result<u64, crate::StoreError> {
+                let mut tx = self.begin_write().await?;
+                let ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1 OR pending_user_id = $1")
+                    .bind(user.0)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                Self::append_audit(&mut *tx, audit).await?;
+                if let Some(notice) = notice {
+                    Self::enqueue_outbox(&mut *tx, notice, now_ms).await?;
+                }
+                tx.commit().await?;
+                Ok(ended)
             }
 
             async fn create_session(&self, s: &crate::accounts::SessionRecord) -> Result<(), crate::StoreError> {

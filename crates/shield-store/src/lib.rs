@@ -4,6 +4,7 @@ pub mod accounts;
 mod audit;
 pub mod checkins;
 mod clock;
+pub mod delegates;
 mod diff;
 mod error;
 pub mod model;
@@ -78,6 +79,7 @@ impl Backend {
 pub trait Store:
     AuditStore
     + accounts::AccountStore
+    + delegates::DelegateStore
     + OutboxStore
     + passkeys::PasskeyStore
     + reports::ReportStore

@@ -36,7 +36,8 @@ pub struct NewPasskey {
 
 #[async_trait]
 pub trait PasskeyStore: Send + Sync {
-    /// Adds a passkey to an active account; the audit event commits with it. A credential id
+    /// Adds a passkey to an active account; the audit event and `notice` (the email telling the
+    /// account holder) commit with it. A credential id
     /// already registered (to anyone) is a [`StoreError::Conflict`] and nothing is written.
     async fn add_passkey(
         &self,
@@ -44,6 +45,7 @@ pub trait PasskeyStore: Send + Sync {
         passkey: &NewPasskey,
         now_ms: i64,
         audit: &AuditEvent,
+        notice: Option<&crate::NewOutboxMessage>,
     ) -> Result<i64, StoreError>;
 
     /// Enrolment with a passkey as the only sign-in method: claims the invitation, adds the
@@ -84,12 +86,15 @@ pub trait PasskeyStore: Send + Sync {
         expected: &str,
     ) -> Result<bool, StoreError>;
 
-    /// Removes one of the user's passkeys; audited. Returns whether there was one to remove.
+    /// Removes one of the user's passkeys; audited, and `notice` (the email telling the account
+    /// holder) queued in the same transaction. Returns whether there was one to remove.
     async fn remove_passkey(
         &self,
         user: UserId,
         id: i64,
+        now_ms: i64,
         audit: &AuditEvent,
+        notice: Option<&crate::NewOutboxMessage>,
     ) -> Result<bool, StoreError>;
 }
 
@@ -130,6 +135,7 @@ macro_rules! passkeys_impl {
                 p: &crate::passkeys::NewPasskey,
                 now_ms: i64,
                 audit: &shield_domain::audit::AuditEvent,
+                notice: Option<&crate::NewOutboxMessage>,
             ) -> Result<i64, crate::StoreError> {
                 let mut tx = self.begin_write().await?;
                 let active: Option<(String,)> = sqlx::query_as("SELECT status FROM users WHERE id = $1")
@@ -141,6 +147,9 @@ macro_rules! passkeys_impl {
                 }
                 let id = Self::insert_passkey(&mut *tx, user, p, now_ms).await?;
                 Self::append_audit(&mut *tx, audit).await?;
+                if let Some(notice) = notice {
+                    Self::enqueue_outbox(&mut *tx, notice, now_ms).await?;
+                }
                 tx.commit().await?;
                 Ok(id)
             }
@@ -228,7 +237,9 @@ macro_rules! passkeys_impl {
                 &self,
                 user: shield_domain::UserId,
                 id: i64,
+                now_ms: i64,
                 audit: &shield_domain::audit::AuditEvent,
+                notice: Option<&crate::NewOutboxMessage>,
             ) -> Result<bool, crate::StoreError> {
                 let mut tx = self.begin_write().await?;
                 let done = sqlx::query("DELETE FROM passkeys WHERE id = $1 AND user_id = $2")
@@ -239,6 +250,9 @@ macro_rules! passkeys_impl {
                     .rows_affected();
                 if done == 1 {
                     Self::append_audit(&mut *tx, audit).await?;
+                    if let Some(notice) = notice {
+                        Self::enqueue_outbox(&mut *tx, notice, now_ms).await?;
+                    }
                     tx.commit().await?;
                 }
                 Ok(done == 1)

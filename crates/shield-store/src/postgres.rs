@@ -65,3 +65,4 @@ crate::checkins::checkins_impl!(
     sqlx::Postgres,
     crate::checkins::POSTGRES_DUE_CHECKINS
 );
+crate::delegates::delegates_impl!(PgStore, sqlx::Postgres);

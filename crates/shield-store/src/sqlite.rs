@@ -80,3 +80,4 @@ crate::checkins::checkins_impl!(
     sqlx::Sqlite,
     crate::checkins::SQLITE_DUE_CHECKINS
 );
+crate::delegates::delegates_impl!(SqliteStore, sqlx::Sqlite);

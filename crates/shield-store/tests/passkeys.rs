@@ -90,7 +90,7 @@ async fn enrol_with_a_passkey_then_use_and_remove_it(db: TestDb) {
 
     // A second passkey on the active account.
     let second = store
-        .add_passkey(user, &key(b"cred-2"), T0 + 2, &event("passkey_added"))
+        .add_passkey(user, &key(b"cred-2"), T0 + 2, &event("passkey_added"), None)
         .await
         .unwrap();
     let all = store.passkeys(user).await.unwrap();
@@ -135,22 +135,52 @@ async fn enrol_with_a_passkey_then_use_and_remove_it(db: TestDb) {
             .is_none()
     );
 
-    // Removing: only one's own, and audited.
+    // Removing: only one's own, audited, and the account holder's notice queued with it (a
+    // refused removal queues nothing).
+    let notice = shield_store::NewOutboxMessage::email(
+        &shield_domain::Email::parse("notify@example.org").unwrap(),
+        "credential_changed",
+        shield_store::OutboxParams::new()
+            .with_id("change", "passkey_removed")
+            .unwrap(),
+    )
+    .unwrap();
     let (other, _) = invited(store, "sam@example.org", 2).await;
+    let queued_after_invite = store.outbox_counts().await.unwrap().pending;
     assert!(
         !store
-            .remove_passkey(other, second, &event("passkey_removed"))
+            .remove_passkey(
+                other,
+                second,
+                T0 + 3,
+                &event("passkey_removed"),
+                Some(&notice)
+            )
             .await
             .unwrap()
+    );
+    assert_eq!(
+        store.outbox_counts().await.unwrap().pending,
+        queued_after_invite
     );
     let before = audit_len(store).await;
     assert!(
         store
-            .remove_passkey(user, second, &event("passkey_removed"))
+            .remove_passkey(
+                user,
+                second,
+                T0 + 3,
+                &event("passkey_removed"),
+                Some(&notice)
+            )
             .await
             .unwrap()
     );
     assert_eq!(audit_len(store).await, before + 1);
+    assert_eq!(
+        store.outbox_counts().await.unwrap().pending,
+        queued_after_invite + 1
+    );
     assert_eq!(store.passkeys(user).await.unwrap().len(), 1);
 }
 
@@ -215,7 +245,13 @@ async fn a_used_invitation_or_a_taken_credential_writes_nothing(db: TestDb) {
     assert_eq!(audit_len(store).await, before_other);
     // An invited (not yet active) account cannot be given a passkey outside enrolment.
     let inactive = store
-        .add_passkey(other, &key(b"cred-3"), T0 + 4, &event("passkey_added"))
+        .add_passkey(
+            other,
+            &key(b"cred-3"),
+            T0 + 4,
+            &event("passkey_added"),
+            None,
+        )
         .await;
     assert!(
         matches!(inactive, Err(StoreError::Conflict(_))),

@@ -25,14 +25,25 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Creates (or re-sends) an invitation and queues its email. Returns the user and the token;
-/// callers other than the demo drop the token.
-pub async fn issue(
+/// An invitation ready to store: its hash and expiry, the email carrying the link, the audit
+/// event, and the token in clear (dropped by every caller but the demo).
+#[derive(Debug)]
+pub struct PreparedInvitation {
+    pub invitation: NewInvitation,
+    pub message: NewOutboxMessage,
+    pub audit: AuditEvent,
+    pub token: String,
+}
+
+/// Makes a one-time invitation token for `email`, seals it into its outbox message, and
+/// builds the audit event (`invitation_created` for `role`, by `by`).
+pub fn prepare(
     state: &AppState,
-    user: &NewUser,
+    role: shield_domain::Role,
+    email: &str,
     by: Option<&Actor>,
-) -> Result<(UserId, String), AppError> {
-    let email = Email::parse(&user.email).map_err(|e| AppError::bad_request("email", e.message))?;
+) -> Result<PreparedInvitation, AppError> {
+    let email = Email::parse(email).map_err(|e| AppError::bad_request("email", e.message))?;
     let now = state.clock.now_ms();
     let token = token::new_token();
     let token_hash = token::hash(&token);
@@ -55,7 +66,7 @@ pub async fn issue(
         AuditOutcome::Success,
         at,
     )
-    .with_detail("role", user.role.key())
+    .with_detail("role", role.key())
     .map_err(internal)?;
     if let Some(actor) = by {
         audit =
@@ -66,12 +77,34 @@ pub async fn issue(
         expires_at_ms: now + INVITATION_TTL_MS,
         created_by: by.map(|a| a.user_id),
     };
+    Ok(PreparedInvitation {
+        invitation,
+        message,
+        audit,
+        token,
+    })
+}
+
+/// Creates (or re-sends) an invitation and queues its email. Returns the user and the token;
+/// callers other than the demo drop the token.
+pub async fn issue(
+    state: &AppState,
+    user: &NewUser,
+    by: Option<&Actor>,
+) -> Result<(UserId, String), AppError> {
+    let prepared = prepare(state, user.role, &user.email, by)?;
     let (user_id, _) = state
         .store
-        .invite(user, &invitation, now, &audit, Some(&message))
+        .invite(
+            user,
+            &prepared.invitation,
+            state.clock.now_ms(),
+            &prepared.audit,
+            Some(&prepared.message),
+        )
         .await?;
     state.wake_worker();
-    Ok((user_id, token))
+    Ok((user_id, prepared.token))
 }
 
 /// Opens the sealed token of an invitation email, for the worker.

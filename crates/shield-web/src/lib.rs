@@ -9,6 +9,7 @@ mod health;
 mod html;
 pub mod invitations;
 mod middleware;
+pub mod notices;
 pub mod scan;
 pub mod sealing;
 
@@ -37,6 +38,8 @@ pub struct AppState {
     /// The message scanner (`shield-detect`, injected by the binary); `None` turns the scan
     /// pages into a plain "not available here".
     pub scanner: Option<Arc<dyn scan::Scanner>>,
+    /// Reverse proxies whose `X-Forwarded-For` the limits believe (none by default).
+    pub trusted_proxies: Arc<auth::rate::TrustedProxies>,
 }
 
 impl AppState {
@@ -54,11 +57,17 @@ impl AppState {
             worker: None,
             limiter: auth::rate::limiter(),
             scanner: None,
+            trusted_proxies: Arc::default(),
         }
     }
 
     pub fn with_scanner(mut self, scanner: Arc<dyn scan::Scanner>) -> Self {
         self.scanner = Some(scanner);
+        self
+    }
+
+    pub fn with_trusted_proxies(mut self, proxies: auth::rate::TrustedProxies) -> Self {
+        self.trusted_proxies = Arc::new(proxies);
         self
     }
 
@@ -189,6 +198,24 @@ pub fn router(state: AppState) -> Router {
             post(html::passkeys::remove),
         )
         .route(html::passkeys::JS_PATH, get(html::passkeys::js))
+        .route(
+            "/account/sign-out-everywhere",
+            post(html::sign_in::sign_out_everywhere),
+        )
+        .route(
+            "/delegates",
+            get(html::delegates::index).post(html::delegates::add),
+        )
+        .route(
+            "/delegates/{user}/grants",
+            post(html::delegates::change_grants),
+        )
+        .route("/delegates/{user}/revoke", post(html::delegates::revoke))
+        .route("/acting-for", get(html::delegates::acting_for))
+        .route(
+            "/acting-for/{candidate}/reports",
+            get(html::delegates::their_reports),
+        )
         .route("/api/openapi.json", get(api::openapi::serve))
         .route("/api/me", get(api::me::me))
         .route("/api/me/contacts", get(api::me::contacts))

@@ -180,7 +180,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .with_scanner(std::sync::Arc::new(crate::scanner::DetectScanner::load(
                 &crate::detect_cmd::app_model_dir(),
-            )));
+            )))
+            .with_trusted_proxies(config.trusted_proxies.clone());
             let base = config
                 .public_url
                 .clone()

@@ -33,6 +33,9 @@ pub struct Config {
     pub mail_from: String,
     /// The address people open, for links in emails (`SHIELD_PUBLIC_URL`).
     pub public_url: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` the per-address limits believe
+    /// (`SHIELD_TRUSTED_PROXIES`: comma-separated addresses or CIDR ranges; none by default).
+    pub trusted_proxies: shield_web::auth::rate::TrustedProxies,
 }
 
 /// Where the field-encryption keys come from. There is no default key: `serve` refuses to
@@ -159,7 +162,12 @@ impl Config {
                 "SHIELD_PUBLIC_URL must be an https:// address (or http://localhost for trying it out)"
             );
         }
+        let trusted_proxies = shield_web::auth::rate::TrustedProxies::parse(
+            &env("SHIELD_TRUSTED_PROXIES").unwrap_or_default(),
+        )
+        .map_err(|e| anyhow::anyhow!("SHIELD_TRUSTED_PROXIES: {e}"))?;
         Ok(Self {
+            trusted_proxies,
             database_url,
             listen,
             data_dir,
@@ -233,6 +241,25 @@ mod tests {
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
         assert!(c.database_url.is_none());
         assert_eq!(c.log_format, LogFormat::Text);
+        assert!(c.trusted_proxies.is_empty());
+    }
+
+    #[test]
+    fn trusted_proxies_are_read_and_checked() {
+        let c = Config::load_from(
+            Overrides::default(),
+            env(&[("SHIELD_TRUSTED_PROXIES", "10.0.0.0/8, ::1")]),
+        )
+        .unwrap();
+        assert!(c.trusted_proxies.contains("10.1.2.3".parse().unwrap()));
+        assert!(!c.trusted_proxies.contains("192.0.2.1".parse().unwrap()));
+        assert!(
+            Config::load_from(
+                Overrides::default(),
+                env(&[("SHIELD_TRUSTED_PROXIES", "10.0.0.0/99")])
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -41,6 +41,13 @@ enum Access {
     /// One of Claire's check-in sessions: Claire (or a delegate granted `Report`) only; never
     /// another candidate, the police, coordinators or admins.
     CheckinOwn,
+    /// The signed-in candidate's own delegates: that candidate only (never a delegate).
+    Delegates,
+    /// A delegate's own list of the candidates they act for: delegates only.
+    ActingFor,
+    /// One candidate's reports as their delegate sees them (`View`): the candidate, a delegate
+    /// granted `View`, police of the candidate's forces, coordinators.
+    CandidateReports,
 }
 
 /// (method, route template as written in the router, a concrete path, access).
@@ -336,6 +343,33 @@ const WALK: &[(&str, &str, &str, Access)] = &[
         "/api/check-ins/{checkin}/end",
         Access::CheckinOwn,
     ),
+    (
+        "POST",
+        "/account/sign-out-everywhere",
+        "/account/sign-out-everywhere",
+        Access::OwnAccount,
+    ),
+    ("GET", "/delegates", "/delegates", Access::Delegates),
+    ("POST", "/delegates", "/delegates", Access::Delegates),
+    (
+        "POST",
+        "/delegates/{user}/grants",
+        "/delegates/999999/grants",
+        Access::Delegates,
+    ),
+    (
+        "POST",
+        "/delegates/{user}/revoke",
+        "/delegates/999999/revoke",
+        Access::Delegates,
+    ),
+    ("GET", "/acting-for", "/acting-for", Access::ActingFor),
+    (
+        "GET",
+        "/acting-for/{candidate}/reports",
+        "/acting-for/{claire}/reports",
+        Access::CandidateReports,
+    ),
 ];
 
 /// Seals with the app's keys, as the web layer does.
@@ -434,6 +468,61 @@ async fn claire_checkin(state: &AppState, claire: &Client) -> i64 {
         .start_checkin(&session, &TestSealer(&state.keys), now, &audit)
         .await
         .unwrap()
+}
+
+async fn candidate_of(state: &AppState, client: &Client) -> shield_domain::CandidateId {
+    let user = claire_user(state, client).await;
+    state
+        .store
+        .actor(user, state.clock.now_ms())
+        .await
+        .unwrap()
+        .unwrap()
+        .candidate
+        .unwrap()
+}
+
+/// An enrolled delegate acting for `candidate` with View and Report, signed in.
+async fn delegate_of(
+    state: &AppState,
+    db: &TestDb,
+    candidate: shield_domain::CandidateId,
+    email: &str,
+) -> Client {
+    use shield_domain::policy::Grant;
+    let client = signed_in(state, db, Role::Delegate, email, vec![]).await;
+    let now = state.clock.now_ms();
+    let at = chrono::DateTime::from_timestamp_millis(now).unwrap();
+    let audit = AuditEvent::new(
+        AuditAction::parse("delegate_added").unwrap(),
+        AuditOutcome::Success,
+        at,
+    );
+    let added = db
+        .store
+        .add_delegate(
+            candidate,
+            &shield_store::delegates::NewDelegate {
+                display_name: "Test Agent".into(),
+                email: email.into(),
+                grants: [Grant::View, Grant::Report].into_iter().collect(),
+            },
+            &NewInvitation {
+                token_hash: shield_web::auth::token::hash(&format!("{email}-2")),
+                expires_at_ms: now + 60_000,
+                created_by: None,
+            },
+            now,
+            &audit,
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        added,
+        shield_store::delegates::DelegateAdded::Existing(_)
+    ));
+    client
 }
 
 async fn claire_user(state: &AppState, claire: &Client) -> UserId {
@@ -634,9 +723,16 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
         .candidate_id;
     let (report, evidence) = claire_report(&state, &claire).await;
     let checkin = claire_checkin(&state, &claire).await;
+    let claire_id = candidate_of(&state, &claire).await;
+    let aisha_id = candidate_of(&state, &aisha).await;
+    // Delegates: Claire's agent (View + Report) and Aisha's (View + Report).
+    let mut claire_delegate =
+        delegate_of(&state, &db, claire_id, "agent.claire@civic.example").await;
+    let mut aisha_delegate = delegate_of(&state, &db, aisha_id, "agent.aisha@civic.example").await;
     for &(method, template, path, access) in WALK {
         let path = &path
             .replace("{checkin}", &checkin.to_string())
+            .replace("{claire}", &claire_id.to_string())
             .replace("{priya}", &priya.to_string())
             .replace("{report}", &report.to_string())
             .replace("{evidence}", &evidence.to_string());
@@ -660,7 +756,10 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
             | Access::ReportQueue
             | Access::ReportOwn
             | Access::ReportHandle
-            | Access::CheckinOwn => {
+            | Access::CheckinOwn
+            | Access::Delegates
+            | Access::ActingFor
+            | Access::CandidateReports => {
                 // Without credentials: to sign-in for pages (POSTs without a session are 403).
                 assert!(
                     page.location.as_deref() == Some("/sign-in")
@@ -692,8 +791,10 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
                         && !other.text().contains("Claire Whitfield")
                 );
             }
-            // Police of either force, coordinators and admins have no "own candidate record".
+            // Police of either force, coordinators, admins and delegates have no "own
+            // candidate record".
             for (who, client) in [
+                ("delegate", &mut claire_delegate),
                 ("force contact (candidate's force)", &mut contact_tv),
                 ("force contact (another force)", &mut contact_essex),
                 ("coordinator", &mut coordinator),
@@ -705,6 +806,7 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
         }
         if access == Access::OwnAccount && method == "GET" {
             for (who, client) in [
+                ("delegate", &mut claire_delegate),
                 ("candidate", &mut claire),
                 ("force contact", &mut contact_tv),
                 ("coordinator", &mut coordinator),
@@ -757,6 +859,17 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
         }
         if access == Access::ReportCreate && method == "GET" {
             assert_eq!(hit(&mut claire, method, path).await.status, StatusCode::OK);
+            assert_eq!(
+                hit(&mut claire_delegate, method, path).await.status,
+                StatusCode::OK,
+                "{template} as the candidate's delegate"
+            );
+            let other = format!("{path}?candidate={claire_id}");
+            assert_eq!(
+                hit(&mut aisha_delegate, method, &other).await.status,
+                StatusCode::FORBIDDEN,
+                "{template} for a candidate one is not a delegate of"
+            );
         }
         if access == Access::ReportCreate {
             for (who, client) in [
@@ -798,6 +911,7 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
             if method == "GET" {
                 for (who, client) in [
                     ("candidate", &mut claire),
+                    ("the candidate's delegate", &mut claire_delegate),
                     ("force contact (owner force)", &mut contact_tv),
                     ("coordinator", &mut coordinator),
                 ] {
@@ -807,11 +921,13 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
             }
             let mut refused = vec![
                 ("another candidate", &mut aisha),
+                ("another candidate's delegate", &mut aisha_delegate),
                 ("force contact of another force", &mut contact_essex),
                 ("admin", &mut admin),
             ];
             if access == Access::ReportHandle {
                 refused.push(("the candidate", &mut claire));
+                refused.push(("the candidate's delegate", &mut claire_delegate));
             }
             for (who, client) in refused {
                 let page = hit(client, method, path).await;
@@ -840,6 +956,59 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
                     StatusCode::FORBIDDEN,
                     "{method} {template} as {who}"
                 );
+            }
+        }
+        if access == Access::Delegates {
+            if method == "GET" {
+                assert_eq!(hit(&mut claire, method, path).await.status, StatusCode::OK);
+            }
+            for (who, client) in [
+                ("delegate", &mut claire_delegate),
+                ("force contact", &mut contact_tv),
+                ("coordinator", &mut coordinator),
+                ("admin", &mut admin),
+            ] {
+                let page = hit(client, method, path).await;
+                assert_eq!(
+                    page.status,
+                    StatusCode::FORBIDDEN,
+                    "{method} {template} as {who}"
+                );
+            }
+        }
+        if access == Access::ActingFor {
+            let own = hit(&mut claire_delegate, method, path).await;
+            assert_eq!(own.status, StatusCode::OK);
+            assert!(own.text().contains("Claire Whitfield"), "{}", own.text());
+            assert!(!own.text().contains("Aisha Rahman"));
+            for (who, client) in [
+                ("candidate", &mut claire),
+                ("force contact", &mut contact_tv),
+                ("coordinator", &mut coordinator),
+                ("admin", &mut admin),
+            ] {
+                let page = hit(client, method, path).await;
+                assert_eq!(page.status, StatusCode::FORBIDDEN, "{template} as {who}");
+            }
+        }
+        if access == Access::CandidateReports {
+            for (who, client) in [
+                ("candidate", &mut claire),
+                ("the candidate's delegate", &mut claire_delegate),
+                ("force contact (owner force)", &mut contact_tv),
+                ("coordinator", &mut coordinator),
+            ] {
+                let page = hit(client, method, path).await;
+                assert_eq!(page.status, StatusCode::OK, "{template} as {who}");
+            }
+            for (who, client) in [
+                ("another candidate", &mut aisha),
+                ("another candidate's delegate", &mut aisha_delegate),
+                ("force contact of another force", &mut contact_essex),
+                ("admin", &mut admin),
+            ] {
+                let page = hit(client, method, path).await;
+                assert_eq!(page.status, StatusCode::FORBIDDEN, "{template} as {who}");
             }
         }
         if method == "POST" {

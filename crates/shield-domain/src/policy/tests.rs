@@ -301,3 +301,27 @@ fn reports_candidate_and_reporting_delegate_write_police_handle_admins_never_see
         .is_allowed()
     );
 }
+
+#[test]
+fn only_delegates_have_a_list_of_candidates_they_act_for() {
+    let delegate = delegate(7, &[Grant::View]);
+    assert!(
+        can(
+            &delegate,
+            Action::ActForCandidates,
+            &Resource::OwnAccount,
+            NOW
+        )
+        .is_allowed()
+    );
+    assert!(!can(&delegate, Action::ActForCandidates, &Resource::Service, NOW).is_allowed());
+    assert!(
+        !can(
+            &candidate(7),
+            Action::ActForCandidates,
+            &Resource::OwnAccount,
+            NOW
+        )
+        .is_allowed()
+    );
+}

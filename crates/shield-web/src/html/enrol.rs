@@ -241,6 +241,8 @@ pub(crate) struct CodeForm {
 struct RecoveryPage {
     section: &'static str,
     codes: Vec<String>,
+    /// Where the person goes next: their role's landing page.
+    home: &'static str,
 }
 
 pub(crate) async fn confirm_authenticator(
@@ -316,7 +318,14 @@ pub(crate) async fn confirm_authenticator(
         .sign_in(Some(&session.token_hash), &record, &signed_in)
         .await?;
     with_cookie(
-        super::page(StatusCode::OK, &RecoveryPage { section: "", codes })?,
+        super::page(
+            StatusCode::OK,
+            &RecoveryPage {
+                section: "",
+                codes,
+                home: super::sign_in::home_of(auth.role),
+            },
+        )?,
         Some(cookie),
     )
 }

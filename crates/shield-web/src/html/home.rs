@@ -240,11 +240,15 @@ fn action_words(action: &str) -> Option<&'static str> {
         "sensitive_read" => Some("looked at your home address and emergency contact"),
         "sensitive_details_changed" => Some("changed your home address or emergency contact"),
         "permission_denied" => Some("tried to open your record and was refused"),
+        "delegate_added" => Some("added someone to act for you"),
+        "delegate_grants_changed" => Some("changed what someone acting for you can do"),
+        "delegate_revoked" => Some("stopped someone acting for you"),
         _ => None,
     }
 }
 
-/// Who has looked at the candidate's record (NCSC cloud principle 13: audit information for
+/// Who has looked at the candidate's record (and who acts for them: adding, changing and
+/// revoking delegates, and a delegate refused something, show here too) (NCSC cloud principle 13: audit information for
 /// users), read from the audit chain.
 pub(crate) async fn viewed(
     State(state): State<AppState>,

@@ -3,6 +3,7 @@
 
 pub(crate) mod checkin;
 pub(crate) mod constituencies;
+pub(crate) mod delegates;
 pub(crate) mod enrol;
 pub(crate) mod enrolment;
 pub(crate) mod errors;

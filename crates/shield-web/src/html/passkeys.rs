@@ -500,12 +500,22 @@ pub(crate) async fn add_finish(
     let now = state.clock.now_ms();
     let event = audit(&state, "passkey_added", AuditOutcome::Success)?
         .with_actor(actor(user, auth.actor.role)?);
+    let notice = crate::notices::credential_changed(&state, user, "passkey_added").await?;
     match state
         .store
-        .add_passkey(user, &new_passkey(&passkey, now)?, now, &event)
+        .add_passkey(
+            user,
+            &new_passkey(&passkey, now)?,
+            now,
+            &event,
+            notice.as_ref(),
+        )
         .await
     {
-        Ok(_) => redirect_json("/account/passkeys?added=1", None),
+        Ok(_) => {
+            state.wake_worker();
+            redirect_json("/account/passkeys?added=1", None)
+        }
         Err(StoreError::Conflict(_)) => Ok(refused(
             StatusCode::CONFLICT,
             "That passkey is already registered.",
@@ -549,8 +559,15 @@ pub(crate) async fn remove(
     }
     let event = audit(&state, "passkey_removed", AuditOutcome::Success)?
         .with_actor(actor(user, auth.actor.role)?);
-    if !state.store.remove_passkey(user, id, &event).await? {
+    let notice = crate::notices::credential_changed(&state, user, "passkey_removed").await?;
+    let now = state.clock.now_ms();
+    if !state
+        .store
+        .remove_passkey(user, id, now, &event, notice.as_ref())
+        .await?
+    {
         return Err(AppError::NotFound);
     }
+    state.wake_worker();
     Ok(Redirect::to("/account/passkeys?removed=1").into_response())
 }

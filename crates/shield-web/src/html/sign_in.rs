@@ -220,12 +220,10 @@ pub(crate) async fn code_submit(
         .store
         .sign_in(Some(&session.token_hash), &record, &event)
         .await?;
-    let to = if user.role == Role::Candidate {
-        "/home"
-    } else {
-        "/"
-    };
-    with_cookie(Redirect::to(to).into_response(), Some(cookie))
+    with_cookie(
+        Redirect::to(home_of(user.role)).into_response(),
+        Some(cookie),
+    )
 }
 
 /// Where each role lands after signing in.
@@ -233,7 +231,8 @@ pub(crate) fn home_of(role: Role) -> &'static str {
     match role {
         Role::Candidate => "/home",
         Role::ForceContact | Role::Coordinator => "/reports",
-        Role::Delegate | Role::Admin => "/",
+        Role::Delegate => "/acting-for",
+        Role::Admin => "/",
     }
 }
 
@@ -260,7 +259,12 @@ async fn check_second_factor(
     if typed.len() == 12 {
         for (id, hash) in state.store.recovery_codes(user).await? {
             if password::verify(&typed, &hash) {
-                return Ok(state.store.use_recovery_code(id, now).await?);
+                let notice =
+                    crate::notices::credential_changed(state, user, "recovery_code_used").await?;
+                return Ok(state
+                    .store
+                    .use_recovery_code(id, now, notice.as_ref())
+                    .await?);
             }
         }
     }
@@ -392,6 +396,33 @@ pub(crate) async fn sign_out(
         .store
         .delete_session(&session.token_hash, audit.as_ref())
         .await?;
+    with_cookie(
+        Redirect::to("/sign-in?signed_out=1").into_response(),
+        Some(clear_cookie()),
+    )
+}
+
+/// Signs the person out on every device: every session of theirs is deleted on the server
+/// (this one included), audited, and the account holder is told by email.
+pub(crate) async fn sign_out_everywhere(
+    State(state): State<AppState>,
+    signed_in: crate::auth::guard::SignedIn,
+    CsrfForm(_): CsrfForm<SignOutForm>,
+) -> Result<Response, AppError> {
+    let user = signed_in.actor.user_id;
+    let audit = event(
+        &state,
+        AuditAction::parse("signed_out_everywhere"),
+        user,
+        signed_in.actor.role,
+    )?;
+    let notice = crate::notices::credential_changed(&state, user, "signed_out_everywhere").await?;
+    let ended = state
+        .store
+        .delete_user_sessions(user, state.clock.now_ms(), &audit, notice.as_ref())
+        .await?;
+    tracing::info!(%user, ended, "signed out everywhere");
+    state.wake_worker();
     with_cookie(
         Redirect::to("/sign-in?signed_out=1").into_response(),
         Some(clear_cookie()),
