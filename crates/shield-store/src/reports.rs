@@ -271,6 +271,18 @@ pub trait ReportStore: Send + Sync {
         audit: &AuditEvent,
     ) -> Result<CreatedReport, StoreError>;
 
+    /// Group commit: creates several reports in ONE transaction (one durable commit for the
+    /// lot), each inside a savepoint of its own, so one that fails (an unknown candidate…) is
+    /// rolled back alone and the others still commit. Each report is exactly what
+    /// [`ReportStore::create_report`] would have written. `Err` when the transaction itself
+    /// failed: then nothing was written.
+    async fn create_reports(
+        &self,
+        batch: &[(NewReport, AuditEvent)],
+        sealer: &dyn Sealer,
+        now_ms: EpochMs,
+    ) -> Result<Vec<Result<CreatedReport, StoreError>>, StoreError>;
+
     async fn report(&self, id: i64) -> Result<Option<ReportRecord>, StoreError>;
 
     /// The forces a report's candidate belongs to (for the policy), primary first; `None` when
@@ -817,6 +829,32 @@ macro_rules! reports_impl {
                 let created = Self::insert_report(&mut *tx, report, sealer, now_ms, audit).await?;
                 tx.commit().await?;
                 Ok(created)
+            }
+
+            async fn create_reports(
+                &self,
+                batch: &[(crate::reports::NewReport, shield_domain::audit::AuditEvent)],
+                sealer: &dyn crate::reports::Sealer,
+                now_ms: shield_domain::EpochMs,
+            ) -> Result<Vec<Result<crate::reports::CreatedReport, crate::StoreError>>, crate::StoreError> {
+                let mut tx = self.begin_write().await?;
+                let mut out = Vec::with_capacity(batch.len());
+                for (report, audit) in batch {
+                    // Inside a transaction, sqlx's `begin` is a SAVEPOINT.
+                    let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
+                    match Self::insert_report(&mut *savepoint, report, sealer, now_ms, audit).await {
+                        Ok(created) => {
+                            savepoint.commit().await?;
+                            out.push(Ok(created));
+                        }
+                        Err(e) => {
+                            savepoint.rollback().await?;
+                            out.push(Err(e));
+                        }
+                    }
+                }
+                tx.commit().await?;
+                Ok(out)
             }
 
             async fn report(

@@ -23,6 +23,7 @@ use shield_store::{
 use shield_testkit::{TestDb, both_backends};
 
 both_backends!(
+    group_commit_isolates_a_failing_report,
     create_routes_to_owner_and_informed_forces,
     acknowledge_first_wins_and_cancels_the_deadline,
     deadlines_escalate_lead_deputy_coordinator,
@@ -1351,5 +1352,45 @@ async fn priority_change_resets_the_deadline_and_webhooks_replace(db: TestDb) {
         (hooks[0].id, hooks[0].force.as_str(), hooks[0].url.as_str()),
         (first, TVP, "https://tvp.example/b")
     );
+    audit_intact(s).await;
+}
+
+/// Group commit: three reports in one transaction, the middle one for an unknown candidate. It
+/// fails alone (its savepoint rolled back); the other two commit with their outbox rows,
+/// deadlines and audit events, and the audit chain still verifies.
+async fn group_commit_isolates_a_failing_report(db: TestDb) {
+    let f = seed(&db).await;
+    let s = db.store.as_ref();
+    let batch = vec![
+        (
+            new_report(f.jack, f.jack_user, Priority::P1, &[b"a"]),
+            event("report_created"),
+        ),
+        (
+            new_report(CandidateId(9_999), f.jack_user, Priority::P1, &[]),
+            event("report_created"),
+        ),
+        (
+            new_report(f.jack, f.jack_user, Priority::P2, &[b"b"]),
+            event("report_created"),
+        ),
+    ];
+    let results = s.create_reports(&batch, &TestSealer, T0).await.unwrap();
+    assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
+    assert!(
+        matches!(results[1], Err(StoreError::Conflict(_))),
+        "{results:?}"
+    );
+    let ids: Vec<i64> = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok().map(|c| c.id))
+        .collect();
+    assert_eq!(s.reports(&ReportFilter::default()).await.unwrap().len(), 2);
+    for id in ids {
+        assert!(s.report(id).await.unwrap().is_some());
+        assert!(!s.report_timeline(id).await.unwrap().is_empty());
+    }
+    assert!(s.outbox_counts().await.unwrap().pending >= 2);
+    assert!(s.next_deadline().await.unwrap().is_some());
     audit_intact(s).await;
 }

@@ -7,6 +7,7 @@ pub mod auth;
 mod error;
 mod health;
 mod html;
+pub mod intake;
 pub mod invitations;
 mod middleware;
 pub mod notices;
@@ -40,6 +41,8 @@ pub struct AppState {
     pub scanner: Option<Arc<dyn scan::Scanner>>,
     /// Reverse proxies whose `X-Forwarded-For` the limits believe (none by default).
     pub trusted_proxies: Arc<auth::rate::TrustedProxies>,
+    /// Group commit for new reports (`intake.rs`).
+    pub intake: intake::Intake,
 }
 
 impl AppState {
@@ -58,6 +61,7 @@ impl AppState {
             limiter: auth::rate::limiter(),
             scanner: None,
             trusted_proxies: Arc::default(),
+            intake: intake::Intake::default(),
         }
     }
 

@@ -9,7 +9,7 @@ use shield_domain::evidence::{self, MAX_EVIDENCE_BYTES, MAX_FILES_PER_REPORT};
 use shield_domain::report::{self, Category, TriageInput};
 use shield_store::{NewEvidence, NewReport};
 
-use super::{KeySealer, OFFENDER_INDEX, ReportDetails, audit_event};
+use super::{OFFENDER_INDEX, ReportDetails, audit_event};
 use crate::auth::guard::{Authorized, Target};
 use crate::auth::report_guard::ReportForGuard;
 use crate::auth::token;
@@ -325,15 +325,9 @@ pub(crate) async fn create(
         silent: false,
     };
     let audit = audit_event(state, actor, "report_created", None)?;
-    let created = state
-        .store
-        .create_report(&new, &KeySealer(&state.keys), state.clock.now_ms(), &audit)
-        .await?;
+    let priority = new.priority.number();
+    let created = state.intake.create(state, new, audit).await?;
     state.wake_worker();
-    tracing::info!(
-        report = created.id,
-        priority = new.priority.number(),
-        "report created"
-    );
+    tracing::info!(report = created.id, priority, "report created");
     Ok(created.id)
 }
