@@ -164,7 +164,8 @@ impl std::fmt::Debug for Worker {
 }
 
 enum Outcome {
-    Sent,
+    /// Accepted by the relay; marked sent with the rest of the batch.
+    Delivered,
     Retried,
     Failed,
     LostLease,
@@ -308,9 +309,17 @@ impl Worker {
             escalated,
             ..TickReport::default()
         };
-        for outcome in join_all(claimed.iter().map(|m| self.deliver(m))).await {
+        let outcomes = join_all(claimed.iter().map(|m| self.deliver(m))).await;
+        let delivered: Vec<&ClaimedMessage> = claimed
+            .iter()
+            .zip(&outcomes)
+            .filter(|(_, o)| matches!(o, Ok(Outcome::Delivered)))
+            .map(|(m, _)| m)
+            .collect();
+        self.close_delivered(&delivered, &mut report).await;
+        for outcome in outcomes {
             match outcome {
-                Ok(Outcome::Sent) => report.sent += 1,
+                Ok(Outcome::Delivered) => {}
                 Ok(Outcome::Retried) => report.retried += 1,
                 Ok(Outcome::Failed) => report.failed += 1,
                 Ok(Outcome::LostLease) => report.lost_lease += 1,
@@ -318,6 +327,42 @@ impl Worker {
             }
         }
         Ok(report)
+    }
+
+    /// Marks everything the relay accepted as sent, in one write (one durable commit for the
+    /// batch instead of one per message), each row still fenced by its lease.
+    async fn close_delivered(&self, delivered: &[&ClaimedMessage], report: &mut TickReport) {
+        if delivered.is_empty() {
+            return;
+        }
+        let ids: Vec<i64> = delivered.iter().map(|m| m.id).collect();
+        let now = self.clock.now_ms();
+        match self.store.mark_sent_all(&ids, &self.id, now).await {
+            Ok(marked) => {
+                for (m, ok) in delivered.iter().zip(marked) {
+                    if ok {
+                        tracing::info!(
+                            worker = %self.id, outbox_id = m.id, message_id = %m.message_id,
+                            attempt = m.attempts, "outbox message sent"
+                        );
+                        report.sent += 1;
+                    } else {
+                        tracing::warn!(
+                            worker = %self.id, outbox_id = m.id, message_id = %m.message_id,
+                            "sent after the lease ran out; it may be delivered again (same Message-ID)"
+                        );
+                        report.lost_lease += 1;
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!(
+                    worker = %self.id, rows = ids.len(), error = %e,
+                    "could not record delivered outbox messages; they stay leased and are retried"
+                );
+                report.store_errors += ids.len();
+            }
+        }
     }
 
     /// Fires due deadlines; how many fired (0 on error, which is logged).
@@ -431,26 +476,8 @@ impl Worker {
             );
         };
         match result {
-            Ok(()) => {
-                if self
-                    .store
-                    .mark_sent(m.id, &self.id, now)
-                    .await
-                    .map_err(store_failed)?
-                {
-                    tracing::info!(
-                        worker = %self.id, outbox_id = m.id, message_id = %m.message_id,
-                        attempt = m.attempts, "outbox message sent"
-                    );
-                    Ok(Outcome::Sent)
-                } else {
-                    tracing::warn!(
-                        worker = %self.id, outbox_id = m.id, message_id = %m.message_id,
-                        "sent after the lease ran out; it may be delivered again (same Message-ID)"
-                    );
-                    Ok(Outcome::LostLease)
-                }
-            }
+            // Closed with the rest of the batch in one write (`close_delivered`).
+            Ok(()) => Ok(Outcome::Delivered),
             Err(class) => {
                 let backoff = self.config.backoff;
                 let give_up = backoff.gives_up(m.attempts);

@@ -310,6 +310,21 @@ pub trait OutboxStore: Send + Sync {
     /// lost (expired or taken over) and the row is not this caller's to close.
     async fn mark_sent(&self, id: i64, owner: &str, now_ms: EpochMs) -> Result<bool, StoreError>;
 
+    /// [`OutboxStore::mark_sent`] for several rows in one transaction (one durable commit for a
+    /// worker's batch); one answer per id, in order.
+    async fn mark_sent_all(
+        &self,
+        ids: &[i64],
+        owner: &str,
+        now_ms: EpochMs,
+    ) -> Result<Vec<bool>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(self.mark_sent(*id, owner, now_ms).await?);
+        }
+        Ok(out)
+    }
+
     /// Releases a row after a failed attempt: pending again from `next_due_ms` with
     /// `error_class` recorded, or `failed` for good when `give_up`. `false` when `owner` no longer
     /// holds the row (another worker took it over).
@@ -550,6 +565,32 @@ macro_rules! outbox_impl {
                 .execute(&self.pool)
                 .await?;
                 Ok(done.rows_affected() == 1)
+            }
+
+            async fn mark_sent_all(
+                &self,
+                ids: &[i64],
+                owner: &str,
+                now_ms: shield_domain::EpochMs,
+            ) -> Result<Vec<bool>, crate::StoreError> {
+                let mut tx = self.begin_write().await?;
+                let mut out = Vec::with_capacity(ids.len());
+                for id in ids {
+                    let done = sqlx::query(
+                        "UPDATE outbox SET status = 'sent', sent_at_ms = $3, lease_until_ms = NULL,
+                            last_error = NULL
+                         WHERE id = $1 AND status = 'pending' AND lease_owner = $2
+                           AND lease_until_ms >= $3",
+                    )
+                    .bind(*id)
+                    .bind(owner)
+                    .bind(now_ms)
+                    .execute(&mut *tx)
+                    .await?;
+                    out.push(done.rows_affected() == 1);
+                }
+                tx.commit().await?;
+                Ok(out)
             }
 
             async fn mark_retry(
