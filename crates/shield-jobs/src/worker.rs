@@ -86,7 +86,9 @@ pub struct WorkerConfig {
     /// How long a claim lasts. Must exceed the longest a send can take (the SMTP sender bounds
     /// one message at four times its command timeout); rows of a batch are sent concurrently.
     pub lease_ms: i64,
-    /// Rows claimed per tick.
+    /// Rows claimed per tick, sent concurrently over the relay's pooled connections and closed
+    /// in one write. 64: at 16 a burst of reports queued its emails for seconds
+    /// (`shield bench intake`: notify p99 2.4 s at 16, 0.4 s at 64).
     pub batch: u32,
     pub backoff: Backoff,
     /// Seeds the jitter, for reproducible tests; `None` seeds from the OS.
@@ -98,7 +100,7 @@ impl Default for WorkerConfig {
         Self {
             poll_interval: Duration::from_secs(5),
             lease_ms: 5 * 60_000,
-            batch: 16,
+            batch: 64,
             backoff: Backoff::default(),
             jitter_seed: None,
         }
