@@ -298,6 +298,30 @@ async fn activities_registered_seen_by_force_and_fed_as_icalendar(db: TestDb) {
         "{mine}"
     );
     assert!(mine.contains("Start a check-in session for this activity"));
+    // The link pre-fills the check-in form with the activity's kind and venue.
+    let body = claire.get("/activities").await.body;
+    let link = common::attr_after(&body, r#"href="/check-in?activity="#).unwrap();
+    let pins = claire
+        .post(
+            "/check-in/pins",
+            &[("csrf", &csrf), ("pin", "2468"), ("duress", "1357")],
+        )
+        .await;
+    assert_eq!(pins.location.as_deref(), Some("/check-in"), "{}", pins.body);
+    let checkin = claire.get(&format!("/check-in?activity={link}")).await;
+    assert_eq!(checkin.status, StatusCode::OK);
+    assert!(
+        checkin
+            .body
+            .contains(r#"<option value="surgery" selected>"#),
+        "{}",
+        checkin.body
+    );
+    assert!(
+        checkin.body.contains("Ashcombe Library, Room 2; side door"),
+        "{}",
+        checkin.body
+    );
 
     // The API: a named error, then canvassing in July (BST: UK time is UTC+1).
     let api_csrf = csrf_of(&claire).await;
