@@ -84,6 +84,9 @@ pub enum Action {
     ViewPoliceNotes,
     /// A queue of reports: one force's (its contacts, coordinators) or all (coordinators).
     ViewReportQueue,
+    /// Upcoming campaign activities of a force's candidates (list and calendar feed): its
+    /// contacts; all of them: coordinators.
+    ViewForceActivities,
 }
 
 /// What the action is done to. Candidate resources carry the forces of the candidate's
@@ -176,7 +179,7 @@ pub fn can(actor: &Actor, action: Action, resource: &Resource<'_>, now_ms: i64) 
             Role::ForceContact | Role::Coordinator => on_candidate(actor, resource, None, true),
             _ => Decision::Deny("only the police and coordinators handle reports"),
         },
-        ViewReportQueue => match (actor.role, resource) {
+        ViewReportQueue | ViewForceActivities => match (actor.role, resource) {
             (Role::Coordinator, Resource::Force(_) | Resource::Service) => Decision::Allow,
             (Role::ForceContact, Resource::Force(f)) if actor.forces.contains(*f) => {
                 Decision::Allow

@@ -314,6 +314,7 @@ pub const SEALED_COLUMNS: &[(&str, &str, &str)] = &[
     ("evidence", "filename", "id"),
     ("report_events", "note", "id"),
     ("force_webhooks", "secret", "id"),
+    ("activities", "place", "id"),
 ];
 
 /// One sealed value and where it lives.

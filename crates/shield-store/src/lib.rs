@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod accounts;
+pub mod activities;
 mod audit;
 pub mod checkins;
 mod clock;
@@ -28,6 +29,7 @@ use shield_domain::{
     ForceContact, PoliceForce, Stats,
 };
 
+pub use activities::{ActivityRecord, ActivityStore, NewActivity};
 pub use audit::{AuditStore, AuditVerification};
 pub use checkins::{
     CheckinRecord, CheckinStatus, CheckinStore, EndKind, NewCheckin, PinHashes, Timers,
@@ -86,6 +88,7 @@ pub trait Store:
     + reports::DeadlineStore
     + settings::SettingsStore
     + checkins::CheckinStore
+    + activities::ActivityStore
     + Send
     + Sync
     + std::fmt::Debug

@@ -65,4 +65,5 @@ crate::checkins::checkins_impl!(
     sqlx::Postgres,
     crate::checkins::POSTGRES_DUE_CHECKINS
 );
+crate::activities::activities_impl!(PgStore, sqlx::Postgres);
 crate::delegates::delegates_impl!(PgStore, sqlx::Postgres);

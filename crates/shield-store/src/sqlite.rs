@@ -80,4 +80,5 @@ crate::checkins::checkins_impl!(
     sqlx::Sqlite,
     crate::checkins::SQLITE_DUE_CHECKINS
 );
+crate::activities::activities_impl!(SqliteStore, sqlx::Sqlite);
 crate::delegates::delegates_impl!(SqliteStore, sqlx::Sqlite);

@@ -7,6 +7,7 @@ pub mod auth;
 mod error;
 mod health;
 mod html;
+mod ical;
 pub mod intake;
 pub mod invitations;
 mod middleware;
@@ -166,6 +167,17 @@ pub fn router(state: AppState) -> Router {
         .route("/check-in/{id}", get(html::checkin::show))
         .route("/check-in/{id}/safe", post(html::checkin::safe))
         .route("/check-in/{id}/end", post(html::checkin::end))
+        .route(
+            "/activities",
+            get(html::activities::index).post(html::activities::create),
+        )
+        .route("/activities/force", get(html::activities::force))
+        .route(
+            "/calendar",
+            get(html::activities::calendar).post(html::activities::calendar_create),
+        )
+        .route("/calendar/revoke", post(html::activities::calendar_revoke))
+        .route("/calendar/{file}", get(html::activities::feed))
         .route("/home/viewed", get(html::home::viewed))
         .route("/enrolment", get(html::enrolment::index))
         .route(
@@ -241,6 +253,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/check-ins/{id}", get(api::checkins::show))
         .route("/api/check-ins/{id}/safe", post(api::checkins::safe))
         .route("/api/check-ins/{id}/end", post(api::checkins::end))
+        .route(
+            "/api/activities",
+            get(api::activities::list).post(api::activities::create),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route(assets::APP_CSS_PATH, get(assets::app_css))

@@ -48,6 +48,9 @@ enum Access {
     /// One candidate's reports as their delegate sees them (`View`): the candidate, a delegate
     /// granted `View`, police of the candidate's forces, coordinators.
     CandidateReports,
+    /// The calendar feed: no session needed, the secret token in the path is the credential;
+    /// a wrong one is a 404 for everyone.
+    CalendarFeed,
 }
 
 /// (method, route template as written in the router, a concrete path, access).
@@ -348,6 +351,40 @@ const WALK: &[(&str, &str, &str, Access)] = &[
         "/account/sign-out-everywhere",
         "/account/sign-out-everywhere",
         Access::OwnAccount,
+    ),
+    ("GET", "/activities", "/activities", Access::ReportCreate),
+    ("POST", "/activities", "/activities", Access::ReportCreate),
+    (
+        "GET",
+        "/activities/force",
+        "/activities/force",
+        Access::ReportQueue,
+    ),
+    ("GET", "/calendar", "/calendar", Access::ReportQueue),
+    ("POST", "/calendar", "/calendar", Access::ReportQueue),
+    (
+        "POST",
+        "/calendar/revoke",
+        "/calendar/revoke",
+        Access::ReportQueue,
+    ),
+    (
+        "GET",
+        "/calendar/{file}",
+        "/calendar/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.ics",
+        Access::CalendarFeed,
+    ),
+    (
+        "GET",
+        "/api/activities",
+        "/api/activities",
+        Access::ReportCreate,
+    ),
+    (
+        "POST",
+        "/api/activities",
+        "/api/activities",
+        Access::ReportCreate,
     ),
     ("GET", "/delegates", "/delegates", Access::Delegates),
     ("POST", "/delegates", "/delegates", Access::Delegates),
@@ -749,6 +786,9 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
                 assert_eq!(page.status, StatusCode::OK, "{method} {template} anonymous")
             }
             Access::SignInFlow => {}
+            Access::CalendarFeed => {
+                assert_eq!(page.status, StatusCode::NOT_FOUND, "{template} anonymous")
+            }
             Access::CandidateOwn
             | Access::OwnAccount
             | Access::Enrolment
@@ -1009,6 +1049,18 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
             ] {
                 let page = hit(client, method, path).await;
                 assert_eq!(page.status, StatusCode::FORBIDDEN, "{template} as {who}");
+            }
+        }
+        if access == Access::CalendarFeed {
+            // A session is no credential for a feed; only its token is.
+            for (who, client) in [
+                ("candidate", &mut claire),
+                ("force contact", &mut contact_tv),
+                ("coordinator", &mut coordinator),
+                ("admin", &mut admin),
+            ] {
+                let page = hit(client, method, path).await;
+                assert_eq!(page.status, StatusCode::NOT_FOUND, "{template} as {who}");
             }
         }
         if method == "POST" {

@@ -325,3 +325,23 @@ fn only_delegates_have_a_list_of_candidates_they_act_for() {
         .is_allowed()
     );
 }
+
+#[test]
+fn force_activities_are_for_its_contacts_and_coordinators() {
+    let f = force("E23000030");
+    let allowed =
+        |a: &Actor, r: &Resource<'_>| can(a, Action::ViewForceActivities, r, NOW).is_allowed();
+    assert!(allowed(&contact("E23000030"), &Resource::Force(&f)));
+    assert!(!allowed(&contact("E23000001"), &Resource::Force(&f)));
+    assert!(!allowed(&contact("E23000030"), &Resource::Service));
+    assert!(allowed(&actor(Role::Coordinator), &Resource::Service));
+    assert!(allowed(&actor(Role::Coordinator), &Resource::Force(&f)));
+    for who in [
+        candidate(7),
+        delegate(7, &[Grant::View, Grant::Report]),
+        actor(Role::Admin),
+    ] {
+        assert!(!allowed(&who, &Resource::Force(&f)), "{:?}", who.role);
+        assert!(!allowed(&who, &Resource::Service), "{:?}", who.role);
+    }
+}

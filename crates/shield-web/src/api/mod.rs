@@ -2,6 +2,7 @@
 //! open without sign-in carry an empty security requirement, the rest answer 401 (no session)
 //! or 403 (the policy refused) as JSON, never a redirect.
 
+pub(crate) mod activities;
 pub(crate) mod checkins;
 pub(crate) mod me;
 pub(crate) mod openapi;

@@ -86,6 +86,19 @@ pub(crate) fn document() -> Value {
                 "parameters": [ id_param(), csrf_header() ],
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["body"], "properties": { "body": { "type": "string" } } } } } },
                 "responses": with_errors(json!({ "201": { "description": "Sent" } })) } },
+            "/api/activities": {
+                "get": { "operationId": "listActivities", "summary": "The candidate's upcoming campaign activities, soonest first (`?candidate=ID` for a delegate granted Report)",
+                    "parameters": [ { "name": "candidate", "in": "query", "required": false, "schema": { "type": "integer" } } ],
+                    "responses": with_errors(json!({ "200": { "description": "`activities`: id, kind, starts_at_ms, ends_at_ms, place, people, alone, checklist" } })) },
+                "post": { "operationId": "registerActivity", "summary": "Register a campaign activity; the police of the candidate's forces see it and its venue",
+                    "parameters": [ csrf_header(), { "name": "candidate", "in": "query", "required": false, "schema": { "type": "integer" } } ],
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["kind", "starts", "ends", "place", "people", "alone"], "properties": {
+                        "kind": { "type": "string", "enum": shield_domain::checkin::ActivityKind::ALL.iter().map(|k| k.key()).collect::<Vec<_>>() },
+                        "starts": { "type": "string", "description": "UK local time, 2026-05-07T18:00" }, "ends": { "type": "string", "description": "UK local time, after starts" },
+                        "place": { "type": "string" }, "people": { "type": "integer", "minimum": 1 }, "alone": { "type": "boolean" },
+                        "checklist": { "type": "array", "items": { "type": "string", "enum": ["exits", "someone_knows", "police"] }, "description": "Ticked items (hustings and surgeries)" } } } } } },
+                    "responses": with_errors(json!({ "201": { "description": "Registered: the activity" }, "400": { "description": "A field is missing or invalid; `field` names it" } })) }
+            },
             "/api/check-ins": { "post": { "operationId": "startCheckin", "summary": "Start a lone-working check-in session (needs PINs set at /check-in); `?candidate=ID` for a delegate. The first check-in falls due one interval from now; a missed check-in or an overrun raises a P1 alarm",
                 "parameters": [ csrf_header() ],
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["kind", "place", "interval_minutes", "hours"], "properties": { "kind": { "type": "string", "enum": shield_domain::checkin::ActivityKind::ALL.iter().map(|k| k.key()).collect::<Vec<_>>() }, "place": { "type": "string" }, "interval_minutes": { "type": "integer", "enum": shield_domain::checkin::INTERVALS_MIN }, "hours": { "type": "integer", "minimum": 1, "maximum": 16 } } } } } },

@@ -154,15 +154,33 @@ impl Guard for ReportQueueGuard {
     const ACTION: Action = Action::ViewReportQueue;
 
     async fn target(parts: &mut Parts, _: &AppState, actor: &Actor) -> Result<Target, AppError> {
-        match query_value(parts, "force") {
-            Some(code) => ForceCode::parse(code)
-                .map(Target::Force)
-                .map_err(|e| AppError::bad_request("force", e.message)),
-            None => match actor.forces.iter().next() {
-                Some(first) if actor.role == Role::ForceContact => Ok(Target::Force(first.clone())),
-                _ => Ok(Target::Service),
-            },
-        }
+        force_target(parts, actor)
+    }
+}
+
+/// `?force=CODE`, a force contact's first force, or (coordinators) the whole service.
+fn force_target(parts: &Parts, actor: &Actor) -> Result<Target, AppError> {
+    match query_value(parts, "force") {
+        Some(code) => ForceCode::parse(code)
+            .map(Target::Force)
+            .map_err(|e| AppError::bad_request("force", e.message)),
+        None => match actor.forces.iter().next() {
+            Some(first) if actor.role == Role::ForceContact => Ok(Target::Force(first.clone())),
+            _ => Ok(Target::Service),
+        },
+    }
+}
+
+/// Upcoming activities of a force (`?force=CODE`, a force contact's first force, or all for
+/// coordinators), and the calendar feed of them.
+#[derive(Debug)]
+pub struct ForceActivitiesGuard;
+
+impl Guard for ForceActivitiesGuard {
+    const ACTION: Action = Action::ViewForceActivities;
+
+    async fn target(parts: &mut Parts, _: &AppState, actor: &Actor) -> Result<Target, AppError> {
+        force_target(parts, actor)
     }
 }
 

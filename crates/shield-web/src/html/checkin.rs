@@ -169,15 +169,31 @@ async fn index_page(
 pub(crate) async fn index(
     State(state): State<AppState>,
     auth: Authorized<ReportForGuard>,
+    axum::extract::Query(prefill): axum::extract::Query<Prefill>,
 ) -> Result<Response, AppError> {
-    let form = StartForm {
+    let mut form = StartForm {
         interval: "30".into(),
         hours: "2".into(),
         kind: "canvassing".into(),
         ..StartForm::default()
     };
+    // `?activity=ID`: start a session for one of this candidate's registered activities.
+    if let Some(id) = prefill.activity
+        && let Some(a) = state.store.activity(id).await?
+        && a.candidate_id == target_candidate(&auth.target)?.0
+    {
+        form.kind = a.kind.clone();
+        form.place = open_text(&state, "activities", "place", a.id, &a.sealed_place)?;
+    }
     let page = index_page(&state, &auth, &form, Vec::new()).await?;
     crate::html::page(StatusCode::OK, &page)
+}
+
+/// What `GET /check-in` may be asked to fill in.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Prefill {
+    #[serde(default)]
+    activity: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -1,6 +1,7 @@
 //! Server-rendered pages. Every page is an askama template (`templates/`), so every value is
 //! HTML-escaped on the way out; no HTML is ever assembled from strings in Rust.
 
+pub(crate) mod activities;
 pub(crate) mod checkin;
 pub(crate) mod constituencies;
 pub(crate) mod delegates;
