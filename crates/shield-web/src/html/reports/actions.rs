@@ -207,23 +207,31 @@ fn check_body(body: &str) -> Result<&str, &'static str> {
     }
 }
 
-pub(crate) async fn message(
-    State(state): State<AppState>,
-    auth: Authorized<MessageReportGuard>,
-    Path(id): Path<i64>,
-    CsrfForm(form): CsrfForm<MessageForm>,
+/// A secure message (`internal: false`, the other side is emailed) or an internal police note
+/// (`internal: true`, no email): the same write, told apart by the guard each handler takes.
+async fn write_message(
+    state: &AppState,
+    view: View<'_>,
+    id: i64,
+    form: &MessageForm,
+    internal: bool,
 ) -> Result<Response, AppError> {
+    let (field, action) = if internal {
+        ("note", "report_note_added")
+    } else {
+        ("body", "report_message_sent")
+    };
     let body = match check_body(&form.body) {
         Ok(b) => b,
-        Err(m) => return again(&state, View::from(&auth), id, "body", m).await,
+        Err(m) => return again(state, view, id, field, m).await,
     };
-    let audit = audit_event(&state, &auth.actor, "report_message_sent", Some(id))?;
+    let audit = audit_event(state, view.actor, action, Some(id))?;
     state
         .store
         .add_message(
             id,
-            auth.actor.user_id,
-            false,
+            view.actor.user_id,
+            internal,
             body,
             &KeySealer(&state.keys),
             state.clock.now_ms(),
@@ -234,30 +242,22 @@ pub(crate) async fn message(
     Ok(back(id, "messages"))
 }
 
+pub(crate) async fn message(
+    State(state): State<AppState>,
+    auth: Authorized<MessageReportGuard>,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<MessageForm>,
+) -> Result<Response, AppError> {
+    write_message(&state, View::from(&auth), id, &form, false).await
+}
+
 pub(crate) async fn note(
     State(state): State<AppState>,
     auth: Authorized<HandleReportGuard>,
     Path(id): Path<i64>,
     CsrfForm(form): CsrfForm<MessageForm>,
 ) -> Result<Response, AppError> {
-    let body = match check_body(&form.body) {
-        Ok(b) => b,
-        Err(m) => return again(&state, View::from(&auth), id, "note", m).await,
-    };
-    let audit = audit_event(&state, &auth.actor, "report_note_added", Some(id))?;
-    state
-        .store
-        .add_message(
-            id,
-            auth.actor.user_id,
-            true,
-            body,
-            &KeySealer(&state.keys),
-            state.clock.now_ms(),
-            &audit,
-        )
-        .await?;
-    Ok(back(id, "messages"))
+    write_message(&state, View::from(&auth), id, &form, true).await
 }
 
 #[derive(Debug, Deserialize)]
