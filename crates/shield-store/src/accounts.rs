@@ -315,6 +315,8 @@ pub const SEALED_COLUMNS: &[(&str, &str, &str)] = &[
     ("report_events", "note", "id"),
     ("force_webhooks", "secret", "id"),
     ("activities", "place", "id"),
+    ("security_requests", "details", "id"),
+    ("security_request_events", "note", "id"),
 ];
 
 /// One sealed value and where it lives.

@@ -347,18 +347,25 @@ impl crate::reports::DeadlineStore for Timers {
         }
         // A failure to fire alarms must not stop escalations, and the other way round.
         let deadlines = self.store.fire_due_deadlines(now_ms, limit).await;
-        match (alarms, deadlines) {
-            (Ok(a), Ok(d)) => Ok(FiredDeadlines {
-                fired: a.fired + d.fired,
-                notifications: a.notifications + d.notifications,
+        // Requests for additional security: their assess-by and decide-by deadlines.
+        let security = self.store.fire_due_security_deadlines(now_ms, limit).await;
+        match (alarms, deadlines, security) {
+            (Ok(a), Ok(d), Ok(s)) => Ok(FiredDeadlines {
+                fired: a.fired + d.fired + s.fired,
+                notifications: a.notifications + d.notifications + s.notifications,
             }),
-            (Err(e), _) | (_, Err(e)) => Err(e),
+            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => Err(e),
         }
     }
 
     async fn next_deadline(&self) -> Result<Option<EpochMs>, StoreError> {
         let a = self.store.next_checkin_due().await?;
         let d = self.store.next_deadline().await?;
+        let s = self.store.next_security_deadline().await?;
+        let d = match (d, s) {
+            (Some(d), Some(s)) => Some(d.min(s)),
+            (d, s) => d.or(s),
+        };
         Ok(match (a, d) {
             (Some(a), Some(d)) => Some(a.min(d)),
             (a, d) => a.or(d),
