@@ -118,7 +118,9 @@ pub enum Resource<'a> {
     /// The actor's own account.
     OwnAccount,
     /// Deciding a request for additional security: who assessed (recommended) it, if anyone.
-    SecurityDecision { assessed_by: Option<UserId> },
+    SecurityDecision {
+        assessed_by: Option<UserId>,
+    },
 }
 
 /// The answer. `Deny` carries a reason for the audit log, never shown in detail to the client.

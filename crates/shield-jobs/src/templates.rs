@@ -616,7 +616,11 @@ mod tests {
             .unwrap();
         for template in [SECURITY_REQUESTED, SECURITY_ASSESSED, SECURITY_DECIDED] {
             let email = render(template, &params, None, &NoSecrets).unwrap();
-            assert!(email.text_body.contains("Reference SR-000042") || email.text_body.contains("request SR-000042"), "{template}");
+            assert!(
+                email.text_body.contains("Reference SR-000042")
+                    || email.text_body.contains("request SR-000042"),
+                "{template}"
+            );
             assert!(
                 email
                     .text_body

@@ -219,8 +219,7 @@ pub trait SecurityRequestStore: Send + Sync {
         audit: &AuditEvent,
     ) -> Result<Result<i64, SecurityRefusal>, StoreError>;
 
-    async fn security_request(&self, id: i64)
-    -> Result<Option<SecurityRequestRecord>, StoreError>;
+    async fn security_request(&self, id: i64) -> Result<Option<SecurityRequestRecord>, StoreError>;
 
     /// The request's candidate, the candidate's forces and who assessed it, for the policy.
     async fn security_request_scope(

@@ -190,10 +190,7 @@ pub fn router(state: AppState) -> Router {
             "/security-requests",
             get(html::security::list::index).post(html::security::request::submit),
         )
-        .route(
-            "/security-requests/new",
-            get(html::security::request::form),
-        )
+        .route("/security-requests/new", get(html::security::request::form))
         .route(
             "/security-requests/mine",
             get(html::security::request::mine),
@@ -206,10 +203,7 @@ pub fn router(state: AppState) -> Router {
             "/security-requests/consistency",
             get(html::security::list::consistency),
         )
-        .route(
-            "/security-requests/{id}",
-            get(html::security::show::show),
-        )
+        .route("/security-requests/{id}", get(html::security::show::show))
         .route(
             "/security-requests/{id}/assess",
             get(html::security::assess::form).post(html::security::assess::submit),
@@ -305,18 +299,12 @@ pub fn router(state: AppState) -> Router {
             "/api/security-requests",
             get(api::security::list).post(api::security::create_request),
         )
-        .route(
-            "/api/security-requests/mine",
-            get(api::security::mine),
-        )
+        .route("/api/security-requests/mine", get(api::security::mine))
         .route(
             "/api/security-requests/consistency",
             get(api::security::consistency),
         )
-        .route(
-            "/api/security-requests/{id}",
-            get(api::security::show),
-        )
+        .route("/api/security-requests/{id}", get(api::security::show))
         .route(
             "/api/security-requests/{id}/assessment",
             post(api::security::assess),

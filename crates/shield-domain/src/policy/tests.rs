@@ -383,8 +383,24 @@ fn security_requests_are_asked_by_the_candidate_assessed_by_police_decided_by_co
         .is_allowed()
     );
     assert!(!can(&contact("E23000029"), Action::RequestSecurity, &claire, NOW).is_allowed());
-    assert!(can(&contact("E23000029"), Action::AssessSecurityRequest, &claire, NOW).is_allowed());
-    assert!(!can(&contact("E23000028"), Action::AssessSecurityRequest, &claire, NOW).is_allowed());
+    assert!(
+        can(
+            &contact("E23000029"),
+            Action::AssessSecurityRequest,
+            &claire,
+            NOW
+        )
+        .is_allowed()
+    );
+    assert!(
+        !can(
+            &contact("E23000028"),
+            Action::AssessSecurityRequest,
+            &claire,
+            NOW
+        )
+        .is_allowed()
+    );
     assert!(!can(&candidate(7), Action::AssessSecurityRequest, &claire, NOW).is_allowed());
     assert!(
         can(
@@ -395,7 +411,15 @@ fn security_requests_are_asked_by_the_candidate_assessed_by_police_decided_by_co
         )
         .is_allowed()
     );
-    assert!(!can(&actor(Role::Admin), Action::ViewSecurityRequest, &claire, NOW).is_allowed());
+    assert!(
+        !can(
+            &actor(Role::Admin),
+            Action::ViewSecurityRequest,
+            &claire,
+            NOW
+        )
+        .is_allowed()
+    );
 }
 
 #[test]

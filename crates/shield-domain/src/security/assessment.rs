@@ -79,9 +79,11 @@ impl Factor {
 
     pub fn group(self) -> FactorGroup {
         match self {
-            Self::Fixation | Self::Escalation | Self::Approach | Self::Capability | Self::Intent => {
-                FactorGroup::Threat
-            }
+            Self::Fixation
+            | Self::Escalation
+            | Self::Approach
+            | Self::Capability
+            | Self::Intent => FactorGroup::Threat,
             Self::HomeAddressPublic
             | Self::LoneWorking
             | Self::EventsScheduled
@@ -397,7 +399,11 @@ mod tests {
         ]);
         let a = assess(&s);
         assert_eq!(a.rating, Rating::VeryHigh, "{:?}", a.reasons);
-        assert!(a.reasons.iter().any(|r| r.contains("Vulnerability totals 7")));
+        assert!(
+            a.reasons
+                .iter()
+                .any(|r| r.contains("Vulnerability totals 7"))
+        );
     }
 
     #[test]

@@ -229,7 +229,10 @@ mod tests {
     #[test]
     fn assessment_escalates_like_a_report_and_decision_to_coordinators() {
         assert_eq!(first_tier(Stage::Assessment), Tier::Lead);
-        assert_eq!(escalate_to(Stage::Assessment, Tier::Lead), Some(Tier::Deputy));
+        assert_eq!(
+            escalate_to(Stage::Assessment, Tier::Lead),
+            Some(Tier::Deputy)
+        );
         assert_eq!(
             escalate_to(Stage::Assessment, Tier::Deputy),
             Some(Tier::Coordinator)

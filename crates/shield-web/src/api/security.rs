@@ -118,7 +118,8 @@ pub(crate) async fn create_request(
     let Target::Candidate { id, .. } = auth.target else {
         return Err(AppError::Forbidden.into());
     };
-    let checked = check_request(&b.kind, &b.period, &b.reasons, b.reports).map_err(first_problem)?;
+    let checked =
+        check_request(&b.kind, &b.period, &b.reasons, b.reports).map_err(first_problem)?;
     let request = create(&state, &auth.actor, id, checked).await?;
     Ok((
         StatusCode::CREATED,
@@ -138,7 +139,11 @@ pub(crate) async fn show(
         .await
         .map_err(AppError::from)?
         .ok_or(AppError::NotFound)?;
-    let events = state.store.security_events(id).await.map_err(AppError::from)?;
+    let events = state
+        .store
+        .security_events(id)
+        .await
+        .map_err(AppError::from)?;
     let police = police_side(&auth.actor);
     let v = request_view(&state, &r)?;
     let assessment = if police {
@@ -201,7 +206,9 @@ pub(crate) async fn assess(
     let rating = checked.derived.rating.key();
     let reasons = checked.derived.reasons.clone();
     record_assessment(&state, &auth.actor, id, checked).await?;
-    Ok(Json(json!({ "id": id, "rating": rating, "reasons": reasons })))
+    Ok(Json(
+        json!({ "id": id, "rating": rating, "reasons": reasons }),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -242,7 +249,9 @@ pub(crate) async fn reconsider(
 ) -> Result<Json<Value>, ApiError> {
     let b = body(json)?;
     match record_reconsideration(&state, &auth.actor, id, &b.information).await {
-        Ok(()) => Ok(Json(json!({ "id": id, "status": Status::AwaitingAssessment.key() }))),
+        Ok(()) => Ok(Json(
+            json!({ "id": id, "status": Status::AwaitingAssessment.key() }),
+        )),
         Err(FieldProblemOr::Problem(p)) => Err(first_problem(vec![p])),
         Err(FieldProblemOr::Error(e)) => Err(e.into()),
     }
@@ -254,5 +263,7 @@ pub(crate) async fn consistency(
     Api(_auth): Api<Authorized<SecurityConsistencyGuard>>,
 ) -> Result<Json<Value>, ApiError> {
     let c = consistency_of(&state).await?;
-    Ok(Json(serde_json::to_value(&c).map_err(|e| AppError::Internal(e.to_string()))?))
+    Ok(Json(
+        serde_json::to_value(&c).map_err(|e| AppError::Internal(e.to_string()))?,
+    ))
 }

@@ -76,7 +76,9 @@ impl Target {
         match self {
             Self::Candidate { id, .. } => Some(("candidate", id.to_string())),
             Self::Force(f) => Some(("force", f.to_string())),
-            Self::SecurityDecision { request, .. } => Some(("security_request", request.to_string())),
+            Self::SecurityDecision { request, .. } => {
+                Some(("security_request", request.to_string()))
+            }
             Self::Service | Self::OwnAccount => None,
         }
     }

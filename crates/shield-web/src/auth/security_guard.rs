@@ -103,7 +103,11 @@ pub struct RequestSecurityGuard;
 impl Guard for RequestSecurityGuard {
     const ACTION: Action = Action::RequestSecurity;
 
-    async fn target(parts: &mut Parts, state: &AppState, actor: &Actor) -> Result<Target, AppError> {
+    async fn target(
+        parts: &mut Parts,
+        state: &AppState,
+        actor: &Actor,
+    ) -> Result<Target, AppError> {
         candidate_target(parts, state, actor).await
     }
 }

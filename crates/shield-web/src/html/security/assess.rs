@@ -42,7 +42,12 @@ impl AssessForm {
     pub fn levels(&self) -> BTreeMap<Factor, Option<u8>> {
         Factor::ALL
             .iter()
-            .map(|f| (*f, self.rest.get(f.key()).and_then(|v| v.trim().parse().ok())))
+            .map(|f| {
+                (
+                    *f,
+                    self.rest.get(f.key()).and_then(|v| v.trim().parse().ok()),
+                )
+            })
             .collect()
     }
 

@@ -85,7 +85,11 @@ fn row(r: &SecurityRequestRecord, now_ms: i64) -> Row {
         force: r.force_name.clone(),
         kind: Kind::parse(&r.kind).map_or("", |k| k.label()),
         status: Status::parse(&r.status).map_or("", |s| s.label()),
-        rating: r.rating.as_deref().and_then(Rating::parse).map_or("", |x| x.label()),
+        rating: r
+            .rating
+            .as_deref()
+            .and_then(Rating::parse)
+            .map_or("", |x| x.label()),
         decision: match (r.status.as_str(), r.decision.as_deref()) {
             ("decided", Some(d)) => Outcome::parse(d).map_or("", |o| o.label()),
             _ => "",
@@ -122,7 +126,11 @@ pub(crate) async fn index(
         .map(|r| row(r, now))
         .collect();
     let coordinator = auth.actor.role == Role::Coordinator;
-    let chosen = filter.force.as_ref().map(|f| f.to_string()).unwrap_or_default();
+    let chosen = filter
+        .force
+        .as_ref()
+        .map(|f| f.to_string())
+        .unwrap_or_default();
     let forces = if coordinator {
         state
             .store
@@ -204,8 +212,16 @@ pub(crate) fn csv_bytes(rows: &[SecurityRequestRecord], now_ms: i64) -> Result<V
             r.rating.clone().unwrap_or_default(),
             r.recommendation.clone().unwrap_or_default(),
             r.measure_keys().join(" "),
-            if decided { r.decision.clone().unwrap_or_default() } else { String::new() },
-            if decided { date(r.review_at_ms, "%Y-%m-%d") } else { String::new() },
+            if decided {
+                r.decision.clone().unwrap_or_default()
+            } else {
+                String::new()
+            },
+            if decided {
+                date(r.review_at_ms, "%Y-%m-%d")
+            } else {
+                String::new()
+            },
             r.reconsiderations.to_string(),
         ])
         .map_err(internal)?;

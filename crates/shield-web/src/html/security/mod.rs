@@ -146,9 +146,7 @@ pub(crate) fn check_assessment(
     rationale: &str,
 ) -> Result<CheckedAssessment, Vec<FieldProblem>> {
     let mut problems = Vec::new();
-    let scores = check_scores(levels)
-        .map_err(|p| problems.extend(p))
-        .ok();
+    let scores = check_scores(levels).map_err(|p| problems.extend(p)).ok();
     let recommendation = Outcome::parse(recommendation)
         .map_err(|_| {
             problems.push(FieldProblem::new(
@@ -165,20 +163,27 @@ pub(crate) fn check_assessment(
             Err(_) => problems.push(FieldProblem::new("measures", "Unknown measure")),
         }
     }
-    if kinds.is_empty() && matches!(recommendation, Some(Outcome::Approve | Outcome::ApproveInPart))
+    if kinds.is_empty()
+        && matches!(
+            recommendation,
+            Some(Outcome::Approve | Outcome::ApproveInPart)
+        )
     {
         problems.push(FieldProblem::new(
             "measures",
             "Select the measures you recommend",
         ));
     }
-    let rationale = text(rationale, "rationale", "the rationale for the assessment", 10_000)
-        .map_err(|p| problems.push(p))
-        .ok();
+    let rationale = text(
+        rationale,
+        "rationale",
+        "the rationale for the assessment",
+        10_000,
+    )
+    .map_err(|p| problems.push(p))
+    .ok();
     match (scores, recommendation, rationale) {
-        (Some((scores, derived)), Some(recommendation), Some(rationale))
-            if problems.is_empty() =>
-        {
+        (Some((scores, derived)), Some(recommendation), Some(rationale)) if problems.is_empty() => {
             Ok(CheckedAssessment {
                 scores,
                 derived,
@@ -305,7 +310,11 @@ pub(crate) async fn record_assessment(
         scores: checked.scores.encode(),
         rating: checked.derived.rating.key().to_owned(),
         recommendation: checked.recommendation.key().to_owned(),
-        measures: checked.measures.iter().map(|k| k.key().to_owned()).collect(),
+        measures: checked
+            .measures
+            .iter()
+            .map(|k| k.key().to_owned())
+            .collect(),
         rationale: checked.rationale,
     };
     let event = audit(state, actor, "security_assessed")?;

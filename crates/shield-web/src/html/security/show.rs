@@ -86,7 +86,13 @@ pub(crate) fn request_view(
     state: &AppState,
     r: &SecurityRequestRecord,
 ) -> Result<RequestView, AppError> {
-    let json = open_text(state, "security_requests", "details", r.id, &r.sealed_details)?;
+    let json = open_text(
+        state,
+        "security_requests",
+        "details",
+        r.id,
+        &r.sealed_details,
+    )?;
     let details: RequestDetails = serde_json::from_str(&json)
         .map_err(|e| AppError::Internal(format!("request {} details: {e}", r.id)))?;
     Ok(RequestView {
@@ -276,7 +282,10 @@ pub(crate) fn timeline(
         };
         out.push(EventView {
             at: when(e.at_ms),
-            who: e.actor_name.clone().unwrap_or_else(|| "Candidate Shield".into()),
+            who: e
+                .actor_name
+                .clone()
+                .unwrap_or_else(|| "Candidate Shield".into()),
             what,
             note,
         });
