@@ -166,12 +166,16 @@ async fn journey_additional_security_request_decided(db: TestDb) {
         .await
         .unwrap();
     click(c, "#create-passkey").await;
-    arrive(c, "main").await;
+    arrive_at(c, "/reports").await;
+    click(c, "#security-requests-link").await;
+    arrive(c, "#requests").await;
+    // The coordinator filters to what waits for a decision.
     c.goto(&format!(
         "{base}/security-requests?status=awaiting_decision"
     ))
     .await
     .unwrap();
+    arrive(c, "#requests").await;
     c.find(Locator::LinkText("SR-000001"))
         .await
         .unwrap()
