@@ -194,7 +194,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .with_scanner(std::sync::Arc::new(crate::scanner::DetectScanner::load(
                 &crate::detect_cmd::app_model_dir(),
             )))
-            .with_trusted_proxies(config.trusted_proxies.clone());
+            .with_trusted_proxies(config.trusted_proxies.clone())
+            .with_security_windows(config.security_windows);
             let base = config
                 .public_url
                 .clone()
@@ -243,7 +244,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 store,
                 std::sync::Arc::new(shield_store::SystemClock),
                 std::sync::Arc::new(keys),
-            );
+            )
+            .with_security_windows(config.security_windows);
             let now = shield_domain::Clock::now_ms(&shield_store::SystemClock);
             let seeded = crate::seed::security_requests(&state, count, now).await?;
             println!(

@@ -247,7 +247,7 @@ pub async fn security_requests(
         if stage == 1 {
             continue;
         }
-        let decider = deciders[(n % 2) as usize];
+        let decider = deciders[n % 2];
         let decided_at = assessed_at + (1 + rng.below(24) as i64) * HOUR;
         // Most decisions follow the recommendation; some do not.
         let outcome = if rng.below(5) == 0 {
