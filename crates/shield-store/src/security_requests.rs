@@ -227,7 +227,8 @@ pub trait SecurityRequestStore: Send + Sync {
         id: i64,
     ) -> Result<Option<(CandidateId, Vec<ForceCode>, Option<UserId>)>, StoreError>;
 
-    /// Requests, newest first.
+    /// Requests, newest first. `force` takes every request whose candidate that force serves
+    /// (the owning force and, for a cross-force seat, the other), as the policy lets both act.
     async fn security_requests(
         &self,
         filter: &SecurityFilter,
@@ -673,7 +674,9 @@ macro_rules! security_impl {
             ) -> Result<Vec<crate::security_requests::SecurityRequestRecord>, crate::StoreError>
             {
                 let sql = format!(
-                    "{} WHERE ($1 = '' OR r.owner_force = $1) AND ($2 < 0 OR r.candidate_id = $2)
+                    "{} WHERE ($1 = '' OR EXISTS (SELECT 1 FROM constituency_forces l
+                          WHERE l.constituency_code = c.constituency_code AND l.force_code = $1))
+                       AND ($2 < 0 OR r.candidate_id = $2)
                      ORDER BY r.id DESC",
                     crate::security_requests::REQUEST_SELECT
                 );

@@ -679,4 +679,27 @@ async fn seeded_requests_fill_the_csv_and_the_consistency_view(db: TestDb) {
         contact.get("/security-requests/consistency").await.status,
         StatusCode::FORBIDDEN
     );
+    // Hampshire serves part of Claire's seat (Thames Valley owns it): its contact sees the
+    // requests of the candidates it serves, and can open every one it lists.
+    let hants = ForceCode::parse("E23000030").unwrap();
+    let (mut hants_contact, _) = signed_in(
+        &state,
+        Role::ForceContact,
+        "hants@police.example",
+        vec![hants],
+    )
+    .await;
+    let listed: Value =
+        serde_json::from_str(&hants_contact.get("/api/security-requests").await.body).unwrap();
+    let listed = listed["requests"].as_array().unwrap();
+    assert!(!listed.is_empty());
+    for r in listed.iter().take(20) {
+        let id = r["id"].as_i64().unwrap();
+        let page = hants_contact.get(&format!("/security-requests/{id}")).await;
+        assert_eq!(
+            page.status,
+            StatusCode::OK,
+            "every listed request can be opened"
+        );
+    }
 }
