@@ -69,6 +69,8 @@ pub(crate) struct AssessmentView {
 #[derive(Debug)]
 pub(crate) struct DecisionView {
     pub outcome: &'static str,
+    /// A refusal is not shown in the green of a success.
+    pub declined: bool,
     pub reasons: String,
     pub review: String,
     pub at: String,
@@ -198,6 +200,7 @@ pub(crate) fn decision_view(
         .unwrap_or_default();
     Ok(Some(DecisionView {
         outcome: outcome.candidate_label(),
+        declined: outcome == Outcome::Decline,
         reasons,
         review: r
             .review_at_ms
