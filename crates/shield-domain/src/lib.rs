@@ -17,6 +17,7 @@ pub mod resolve;
 pub mod session;
 pub mod slug;
 pub mod stats;
+pub mod uktime;
 
 pub use account::{CandidateId, Role, UserId};
 pub use candidate::{Candidate, Email, PersonId, Phone};

@@ -315,6 +315,8 @@ pub const SEALED_COLUMNS: &[(&str, &str, &str)] = &[
     ("report_events", "note", "id"),
     ("force_webhooks", "secret", "id"),
     ("activities", "place", "id"),
+    ("checkin_sessions", "place", "id"),
+    ("checkin_buddies", "contact", "candidate_id"),
 ];
 
 /// One sealed value and where it lives.

@@ -163,6 +163,10 @@ pub fn router(state: AppState) -> Router {
             get(html::checkin::index).post(html::checkin::start),
         )
         .route("/check-in/pins", post(html::checkin::set_pins))
+        .route(
+            "/check-in/buddy",
+            get(html::buddy::form).post(html::buddy::save),
+        )
         .route("/check-in/panic", post(html::checkin::panic))
         .route("/check-in/{id}", get(html::checkin::show))
         .route("/check-in/{id}/safe", post(html::checkin::safe))

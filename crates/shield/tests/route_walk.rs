@@ -284,6 +284,18 @@ const WALK: &[(&str, &str, &str, Access)] = &[
         "/api/reports/{report}/messages",
         Access::ReportOwn,
     ),
+    (
+        "GET",
+        "/check-in/buddy",
+        "/check-in/buddy",
+        Access::CandidateOwn,
+    ),
+    (
+        "POST",
+        "/check-in/buddy",
+        "/check-in/buddy",
+        Access::CandidateOwn,
+    ),
     ("GET", "/check-in", "/check-in", Access::ReportCreate),
     ("POST", "/check-in", "/check-in", Access::ReportCreate),
     (

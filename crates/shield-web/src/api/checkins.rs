@@ -9,14 +9,14 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use shield_domain::checkin::AlarmReason;
-use shield_store::{CheckinRecord, CheckinStatus, EndKind};
+use shield_store::{CheckinRecord, CheckinStatus};
 
 use super::{Api, ApiError};
 use crate::auth::guard::{Authorized, Target};
 use crate::auth::passkey::CsrfHeader;
 use crate::auth::report_guard::{CheckinGuard, ReportForGuard};
-use crate::html::checkin::{check_start, raise_panic, start_session, which_pin};
-use crate::html::reports::{KeySealer, audit_event, open_text};
+use crate::html::checkin::{PinOutcome, check_start, end_with_pin, raise_panic, start_session};
+use crate::html::reports::{audit_event, open_text};
 use crate::{AppError, AppState};
 
 fn body<T>(json: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
@@ -127,25 +127,22 @@ pub(crate) async fn end(
     json: Result<Json<EndBody>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let b = body(json)?;
-    let Some(how) = which_pin(&state, &auth.actor, &b.pin).await? else {
-        return Err(AppError::bad_request("pin", "That PIN is not right").into());
-    };
-    let audit = audit_event(&state, &auth.actor, "checkin_ended", None)?;
-    state
-        .store
-        .end_checkin(
-            id,
-            how,
-            &KeySealer(&state.keys),
-            state.clock.now_ms(),
-            &audit,
+    match end_with_pin(&state, &auth.actor, id, &b.pin).await? {
+        PinOutcome::Ended => Ok(Json(json!({ "id": id, "status": "ended" }))),
+        PinOutcome::Wrong(left) => Err(AppError::bad_request(
+            "pin",
+            format!("That PIN is not right; {left} tries left"),
         )
-        .await
-        .map_err(AppError::from)?;
-    if how == EndKind::Duress {
-        state.wake_worker();
+        .into()),
+        PinOutcome::LockedOut => Err(AppError::bad_request(
+            "pin",
+            "That PIN is not right, too many times: the session takes no more PINs and an alarm has been raised",
+        )
+        .into()),
+        PinOutcome::Inactive => {
+            Err(AppError::bad_request("session", "The session is no longer active").into())
+        }
     }
-    Ok(Json(json!({ "id": id, "status": "ended" })))
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use shield_domain::checkin::{ActivityKind, AlarmReason, INTERVALS_MIN, MINUTE_MS};
 use shield_domain::policy::Actor;
-use shield_store::{CheckinRecord, CheckinStatus, EndKind, NewCheckin, PinHashes};
+use shield_store::{CheckinRecord, CheckinStatus, EndKind, NewCheckin, PinHashes, WrongPin};
 
 use crate::auth::csrf::CsrfForm;
 use crate::auth::guard::{Authorized, Target};
@@ -39,6 +39,8 @@ pub(crate) struct SessionView {
     active: bool,
     status: &'static str,
     next_due: String,
+    /// The next check-in as a UK clock time ("18:45"), shown large.
+    next_due_clock: String,
     ends: String,
     last_safe: String,
     every_min: i64,
@@ -49,6 +51,9 @@ pub(crate) fn session_view(state: &AppState, s: &CheckinRecord) -> Result<Sessio
     let status = match (s.status, s.alarm) {
         (CheckinStatus::Active, _) => "Active",
         (CheckinStatus::Ended, _) | (CheckinStatus::Alarm, Some(AlarmReason::Duress)) => "Ended",
+        (CheckinStatus::Alarm, Some(AlarmReason::PinGuesses)) => {
+            "Alarm raised: too many wrong PINs. Your police contact has been alerted"
+        }
         (CheckinStatus::Alarm, _) => "Alarm raised: your police contact has been alerted",
     };
     Ok(SessionView {
@@ -58,6 +63,7 @@ pub(crate) fn session_view(state: &AppState, s: &CheckinRecord) -> Result<Sessio
         active: s.status == CheckinStatus::Active,
         status,
         next_due: when(s.next_due_at_ms),
+        next_due_clock: shield_domain::uktime::clock_time(s.next_due_at_ms),
         ends: when(s.ends_at_ms),
         last_safe: when(s.last_safe_at_ms),
         every_min: s.interval_ms / MINUTE_MS,
@@ -92,6 +98,11 @@ pub(crate) struct IndexPage {
     hours: Vec<Choice>,
     place: String,
     problems: Vec<FieldProblem>,
+    /// The candidate themself (not a delegate): they may name a buddy.
+    own: bool,
+    has_buddy: bool,
+    /// "saved" or "removed" after the buddy page.
+    buddy_notice: String,
 }
 
 impl IndexPage {
@@ -121,6 +132,8 @@ async fn index_page(
     problems: Vec<FieldProblem>,
 ) -> Result<IndexPage, AppError> {
     let candidate = target_candidate(&auth.target)?;
+    let own = auth.actor.candidate == Some(candidate);
+    let has_buddy = own && state.store.checkin_buddy(candidate).await?.is_some();
     let has_pins = state
         .store
         .checkin_pins(auth.actor.user_id)
@@ -162,6 +175,9 @@ async fn index_page(
         ),
         place: form.place.clone(),
         problems,
+        own,
+        has_buddy,
+        buddy_notice: String::new(),
     })
 }
 
@@ -185,7 +201,12 @@ pub(crate) async fn index(
         form.kind = a.kind.clone();
         form.place = open_text(&state, "activities", "place", a.id, &a.sealed_place)?;
     }
-    let page = index_page(&state, &auth, &form, Vec::new()).await?;
+    let mut page = index_page(&state, &auth, &form, Vec::new()).await?;
+    page.buddy_notice = match prefill.buddy.as_deref() {
+        Some("saved") => "Your buddy is saved.".to_owned(),
+        Some("removed") => "Your buddy is removed.".to_owned(),
+        _ => String::new(),
+    };
     crate::html::page(StatusCode::OK, &page)
 }
 
@@ -194,6 +215,8 @@ pub(crate) async fn index(
 pub(crate) struct Prefill {
     #[serde(default)]
     activity: Option<i64>,
+    #[serde(default)]
+    buddy: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -485,25 +508,57 @@ pub(crate) struct EndedPage {
     section: &'static str,
 }
 
-/// `POST /check-in/{id}/end`: with the PIN, ends it; with the duress PIN, shows the very same
-/// page and raises a silent P1.
-pub(crate) async fn end(
-    State(state): State<AppState>,
-    auth: Authorized<CheckinGuard>,
-    Path(id): Path<i64>,
-    CsrfForm(form): CsrfForm<EndForm>,
-) -> Result<Response, AppError> {
-    let Some(how) = which_pin(&state, &auth.actor, &form.pin).await? else {
-        let problems = vec![FieldProblem::new(
-            "pin",
-            "That PIN is not right. Try again.",
-        )];
-        let page = show_page(&state, &auth, id, problems).await?;
-        return crate::html::page(StatusCode::BAD_REQUEST, &page);
+/// What a PIN did to a session: ended it (either PIN), or counted against it.
+pub(crate) enum PinOutcome {
+    Ended,
+    /// Wrong; this many tries left.
+    Wrong(i64),
+    /// Wrong, and the last try: an alarm is raised and the session takes no more PINs.
+    LockedOut,
+    /// The session is not active (ended, or an alarm was raised): no PIN is checked.
+    Inactive,
+}
+
+/// Checks a PIN against an active session and acts on it, in one place for the page and the
+/// API. Wrong PINs are counted in the database per session, in the transaction that records
+/// them; the [`shield_domain::checkin::MAX_PIN_FAILURES`]th raises an alarm.
+pub(crate) async fn end_with_pin(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    pin: &str,
+) -> Result<PinOutcome, AppError> {
+    let session = state
+        .store
+        .checkin_session(id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if session.status != CheckinStatus::Active {
+        return Ok(PinOutcome::Inactive);
+    }
+    let Some(how) = which_pin(state, actor, pin).await? else {
+        let audit = audit_event(state, actor, "checkin_pin_wrong", None)?;
+        let counted = state
+            .store
+            .wrong_pin(id, &KeySealer(&state.keys), state.clock.now_ms(), &audit)
+            .await?;
+        return Ok(match counted {
+            WrongPin::Inactive => PinOutcome::Inactive,
+            WrongPin::Counted { left } => PinOutcome::Wrong(left),
+            WrongPin::Alarm(created) => {
+                state.wake_worker();
+                tracing::warn!(
+                    checkin = id,
+                    report = created.id,
+                    "too many wrong PINs: alarm raised"
+                );
+                PinOutcome::LockedOut
+            }
+        });
     };
     // The same audit action either way: the trail does not give a duress end away either.
-    let audit = audit_event(&state, &auth.actor, "checkin_ended", None)?;
-    state
+    let audit = audit_event(state, actor, "checkin_ended", None)?;
+    let ended = state
         .store
         .end_checkin(
             id,
@@ -513,13 +568,47 @@ pub(crate) async fn end(
             &audit,
         )
         .await?;
+    if !ended {
+        return Ok(PinOutcome::Inactive);
+    }
     if how == EndKind::Duress {
         state.wake_worker();
-        tracing::info!(checkin = id, "check-in session closed");
-    } else {
-        tracing::info!(checkin = id, "check-in session closed");
     }
-    crate::html::page(StatusCode::OK, &EndedPage { section: "checkin" })
+    tracing::info!(checkin = id, "check-in session closed");
+    Ok(PinOutcome::Ended)
+}
+
+/// `POST /check-in/{id}/end`: with the PIN, ends it; with the duress PIN, shows the very same
+/// page and raises a silent P1. A wrong PIN says how many tries are left; the last raises an
+/// alarm.
+pub(crate) async fn end(
+    State(state): State<AppState>,
+    auth: Authorized<CheckinGuard>,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<EndForm>,
+) -> Result<Response, AppError> {
+    let problem = match end_with_pin(&state, &auth.actor, id, &form.pin).await? {
+        PinOutcome::Ended => {
+            return crate::html::page(StatusCode::OK, &EndedPage { section: "checkin" });
+        }
+        PinOutcome::Wrong(left) => format!(
+            "That PIN is not right. Try again: {left} {} left.",
+            if left == 1 { "try" } else { "tries" }
+        ),
+        PinOutcome::LockedOut => {
+            "That PIN is not right, too many times. This session no longer takes a PIN, and your police contact has been alerted.".to_owned()
+        }
+        PinOutcome::Inactive => "This session is no longer active.".to_owned(),
+    };
+    let mut problem = FieldProblem::new("pin", problem);
+    // Only an active session shows the PIN field to link to.
+    problem.linked = state
+        .store
+        .checkin_session(id)
+        .await?
+        .is_some_and(|s| s.status == CheckinStatus::Active);
+    let page = show_page(&state, &auth, id, vec![problem]).await?;
+    crate::html::page(StatusCode::BAD_REQUEST, &page)
 }
 
 #[derive(Debug, Template)]
