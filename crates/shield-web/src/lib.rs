@@ -177,6 +177,16 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/activities/force", get(html::activities::force))
         .route(
+            "/activities/force/calendar",
+            get(html::calendar_month::show),
+        )
+        .route("/activities/{id}", get(html::activity::show))
+        .route(
+            "/activities/{id}/checklist",
+            post(html::activity::checklist),
+        )
+        .route("/activities/{id}/cancel", post(html::activity::cancel))
+        .route(
             "/calendar",
             get(html::activities::calendar).post(html::activities::calendar_create),
         )
@@ -260,6 +270,20 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/activities",
             get(api::activities::list).post(api::activities::create),
+        )
+        .route(
+            "/api/activities/force/calendar",
+            get(api::activities::month),
+        )
+        .route("/api/activities/{id}", get(api::activities::show))
+        .route(
+            "/api/activities/{id}/checklist",
+            post(api::activities::checklist),
+        )
+        .route("/api/activities/{id}/cancel", post(api::activities::cancel))
+        .route(
+            "/api/check-ins/buddy",
+            get(api::checkins::buddy).post(api::checkins::set_buddy),
         )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

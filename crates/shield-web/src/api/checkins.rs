@@ -12,9 +12,10 @@ use shield_domain::checkin::AlarmReason;
 use shield_store::{CheckinRecord, CheckinStatus};
 
 use super::{Api, ApiError};
-use crate::auth::guard::{Authorized, Target};
+use crate::auth::guard::{Authorized, EditOwnSensitive, Target};
 use crate::auth::passkey::CsrfHeader;
 use crate::auth::report_guard::{CheckinGuard, ReportForGuard};
+use crate::html::buddy::{read_buddy, save_buddy};
 use crate::html::checkin::{PinOutcome, check_start, end_with_pin, raise_panic, start_session};
 use crate::html::reports::{audit_event, open_text};
 use crate::{AppError, AppState};
@@ -167,4 +168,52 @@ pub(crate) async fn panic(
         StatusCode::CREATED,
         Json(json!({ "report": created.id, "reference": created.reference, "priority": "P1" })),
     ))
+}
+
+/// `GET /api/check-ins/buddy`: the candidate's buddy (`null` if none). A sensitive read:
+/// audited, and it needs a recent sign-in.
+pub(crate) async fn buddy(
+    State(state): State<AppState>,
+    Api(auth): Api<Authorized<EditOwnSensitive>>,
+) -> Result<Json<Value>, ApiError> {
+    let candidate = auth.actor.candidate.ok_or(AppError::Forbidden)?;
+    let buddy = read_buddy(&state, &auth.actor, candidate).await?;
+    Ok(Json(json!({ "buddy": buddy })))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct BuddyBody {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    phone: String,
+    /// `true` removes the buddy.
+    #[serde(default)]
+    remove: bool,
+}
+
+/// `POST /api/check-ins/buddy`: sets (or, with `remove`, removes) the candidate's buddy.
+pub(crate) async fn set_buddy(
+    State(state): State<AppState>,
+    Api(auth): Api<Authorized<EditOwnSensitive>>,
+    Api(_csrf): Api<CsrfHeader>,
+    json: Result<Json<BuddyBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let b = body(json)?;
+    let candidate = auth.actor.candidate.ok_or(AppError::Forbidden)?;
+    if b.remove {
+        save_buddy(&state, &auth.actor, candidate, None).await?;
+        return Ok(Json(json!({ "buddy": null })));
+    }
+    let buddy = shield_domain::checkin::check_buddy(&b.name, &b.email, &b.phone).map_err(|p| {
+        let (field, e) = p
+            .into_iter()
+            .next()
+            .unwrap_or(("body", shield_domain::FieldError::new("")));
+        AppError::bad_request(field, e.message)
+    })?;
+    save_buddy(&state, &auth.actor, candidate, Some(&buddy)).await?;
+    Ok(Json(json!({ "buddy": buddy })))
 }
