@@ -285,8 +285,9 @@ impl Templates for DefaultTemplates {
                     subject: format!("Candidate Shield: check in by {at}"),
                     text_body: format!(
                         "Your next check-in is due at {at} (UK time).\nOpen Candidate Shield and \
-                         tap \"I'm safe\": {}/check-in/{session}\nIf you do not check in by \
-                         then, your named police contact is alerted.",
+                         tap \"I'm safe\", or end your session if you are done: \
+                         {}/check-in/{session}\nIf you do neither by then, your named police \
+                         contact is alerted.",
                         self.base_url
                     ),
                 })

@@ -647,7 +647,7 @@ macro_rules! checkins_impl {
                 .bind(now_ms + session.interval_ms)
                 .bind(session.ends_at_ms)
                 .bind(shield_domain::checkin::reminder_at(
-                    now_ms + session.interval_ms,
+                    (now_ms + session.interval_ms).min(session.ends_at_ms),
                     session.interval_ms,
                 ))
                 .fetch_one(&mut *tx)
@@ -698,16 +698,17 @@ macro_rules! checkins_impl {
                 audit: &shield_domain::audit::AuditEvent,
             ) -> Result<Option<shield_domain::EpochMs>, crate::StoreError> {
                 let mut tx = self.begin_write().await?;
-                let row: Option<(i64, i64)> = sqlx::query_as(
+                let row: Option<(i64, i64, i64)> = sqlx::query_as(
                     "UPDATE checkin_sessions SET last_safe_at_ms = $2,
                         next_due_at_ms = $2 + interval_ms
-                     WHERE id = $1 AND status = 'active' RETURNING next_due_at_ms, interval_ms",
+                     WHERE id = $1 AND status = 'active'
+                     RETURNING next_due_at_ms, interval_ms, ends_at_ms",
                 )
                 .bind(id)
                 .bind(now_ms)
                 .fetch_optional(&mut *tx)
                 .await?;
-                let Some((next, interval)) = row else {
+                let Some((next, interval, ends_at)) = row else {
                     tx.rollback().await?;
                     return Ok(None);
                 };
@@ -715,7 +716,7 @@ macro_rules! checkins_impl {
                 // this check-in is not sent again, and one not yet sent moves with it.
                 sqlx::query("UPDATE checkin_sessions SET remind_at_ms = $2 WHERE id = $1")
                     .bind(id)
-                    .bind(shield_domain::checkin::reminder_at(next, interval))
+                    .bind(shield_domain::checkin::reminder_at(next.min(ends_at), interval))
                     .execute(&mut *tx)
                     .await?;
                 Self::append_audit(&mut *tx, &Self::checkin_audit(audit, id)?).await?;
@@ -906,19 +907,21 @@ macro_rules! checkins_impl {
                     };
                     // Cleared only if still this reminder of a live session: a second
                     // worker, an "I'm safe" or an end that got there first wins.
-                    let row: Option<(i64, i64)> = sqlx::query_as(
+                    let row: Option<(i64, i64, i64)> = sqlx::query_as(
                         "UPDATE checkin_sessions SET remind_at_ms = NULL
                          WHERE id = $1 AND status = 'active' AND remind_at_ms = $2
-                         RETURNING next_due_at_ms, started_by",
+                         RETURNING next_due_at_ms, ends_at_ms, started_by",
                     )
                     .bind(id)
                     .bind(remind_at)
                     .fetch_optional(&mut *tx)
                     .await?;
-                    let Some((next_due, started_by)) = row else {
+                    let Some((next_due, ends_at, started_by)) = row else {
                         tx.rollback().await?;
                         continue;
                     };
+                    // Whichever comes first raises the alarm: the check-in or the end.
+                    let next_due = next_due.min(ends_at);
                     // The person doing the check-ins (the candidate, or whoever started the
                     // session for them), if their account is still active.
                     let email: Option<(String,)> = sqlx::query_as(
