@@ -316,6 +316,7 @@ pub const SEALED_COLUMNS: &[(&str, &str, &str)] = &[
     ("force_webhooks", "secret", "id"),
     ("activities", "place", "id"),
     ("checkin_sessions", "place", "id"),
+    ("checkin_sessions", "buddy", "id"),
     ("checkin_buddies", "contact", "candidate_id"),
 ];
 

@@ -35,6 +35,9 @@ pub struct NewCheckin {
     pub place: String,
     pub interval_ms: i64,
     pub ends_at_ms: EpochMs,
+    /// Someone to tell for this session only, instead of the candidate's standing buddy;
+    /// sealed as `checkin_sessions.buddy`.
+    pub buddy: Option<shield_domain::checkin::Buddy>,
 }
 
 impl std::fmt::Debug for NewCheckin {
@@ -98,6 +101,8 @@ pub struct CheckinRecord {
     /// Wrong PINs entered on this session.
     pub pin_failures: i64,
     pub sealed_place: Vec<u8>,
+    /// This session's own buddy, sealed with `(checkin_sessions, buddy, id)`.
+    pub sealed_buddy: Option<Vec<u8>>,
 }
 
 /// A person's PIN hashes (Argon2id PHC strings).
@@ -139,6 +144,7 @@ pub(crate) struct CheckinRow {
     pub remind_at_ms: Option<i64>,
     pub pin_failures: i64,
     pub place: Vec<u8>,
+    pub buddy: Option<Vec<u8>>,
 }
 
 impl CheckinRow {
@@ -166,13 +172,14 @@ impl CheckinRow {
             remind_at_ms: self.remind_at_ms,
             pin_failures: self.pin_failures,
             sealed_place: self.place,
+            sealed_buddy: self.buddy,
         })
     }
 }
 
 pub(crate) const CHECKIN_SELECT: &str = "SELECT id, candidate_id, started_by, kind, interval_ms,
         started_at_ms, last_safe_at_ms, next_due_at_ms, ends_at_ms, status, alarm,
-        alarm_report_id, closed_at_ms, remind_at_ms, pin_failures, place
+        alarm_report_id, closed_at_ms, remind_at_ms, pin_failures, place, buddy
      FROM checkin_sessions";
 
 /// SQLite's pick of a due session: `$1` now, `$2` limit. Run inside `BEGIN IMMEDIATE`.
@@ -497,19 +504,31 @@ macro_rules! checkins_impl {
                         .open("checkin_sessions", "place", s.id, &s.place)
                         .and_then(|p| String::from_utf8(p).ok())
                 });
-                // The buddy, if the candidate named one (a value that will not open is
-                // skipped: the police are alerted regardless).
-                let sealed_buddy: Option<(Vec<u8>,)> = sqlx::query_as(
-                    "SELECT contact FROM checkin_buddies WHERE candidate_id = $1",
-                )
-                .bind(candidate)
-                .fetch_optional(&mut *conn)
-                .await?;
-                let buddy: Option<shield_domain::checkin::Buddy> = sealed_buddy.and_then(|(b,)| {
-                    sealer
-                        .open("checkin_buddies", "contact", candidate, &b)
-                        .and_then(|p| serde_json::from_slice(&p).ok())
+                // The buddy: this session's own, else the candidate's standing one (a value
+                // that will not open is skipped: the police are alerted regardless).
+                let session_buddy = session.and_then(|s| {
+                    s.buddy.as_ref().and_then(|b| {
+                        sealer
+                            .open("checkin_sessions", "buddy", s.id, b)
+                            .and_then(|p| serde_json::from_slice(&p).ok())
+                    })
                 });
+                let buddy: Option<shield_domain::checkin::Buddy> = match session_buddy {
+                    Some(b) => Some(b),
+                    None => {
+                        let sealed: Option<(Vec<u8>,)> = sqlx::query_as(
+                            "SELECT contact FROM checkin_buddies WHERE candidate_id = $1",
+                        )
+                        .bind(candidate)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                        sealed.and_then(|(b,)| {
+                            sealer
+                                .open("checkin_buddies", "contact", candidate, &b)
+                                .and_then(|p| serde_json::from_slice(&p).ok())
+                        })
+                    }
+                };
                 let report = crate::reports::NewReport {
                     candidate_id: shield_domain::CandidateId(candidate),
                     reported_by: shield_domain::UserId(reported_by),
@@ -653,9 +672,19 @@ macro_rules! checkins_impl {
                 .fetch_one(&mut *tx)
                 .await?;
                 let sealed = sealer.seal("checkin_sessions", "place", id, session.place.as_bytes());
-                sqlx::query("UPDATE checkin_sessions SET place = $2 WHERE id = $1")
+                let buddy = match &session.buddy {
+                    Some(b) => Some(sealer.seal(
+                        "checkin_sessions",
+                        "buddy",
+                        id,
+                        &serde_json::to_vec(b).map_err(|e| crate::StoreError::Corrupt(e.to_string()))?,
+                    )),
+                    None => None,
+                };
+                sqlx::query("UPDATE checkin_sessions SET place = $2, buddy = $3 WHERE id = $1")
                     .bind(id)
                     .bind(sealed)
+                    .bind(buddy)
                     .execute(&mut *tx)
                     .await?;
                 Self::append_audit(&mut *tx, &Self::checkin_audit(audit, id)?).await?;

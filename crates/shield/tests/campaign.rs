@@ -29,6 +29,7 @@ both_backends!(
     alarm_survives_restart_and_two_workers_raise_it_once,
     reminder_before_each_check_in_once_across_workers,
     wrong_pins_lock_the_session_and_raise_an_alarm,
+    a_session_buddy_is_told_instead_of_the_standing_one,
 );
 
 const MINUTE: i64 = 60_000;
@@ -293,8 +294,21 @@ async fn set_buddy(claire: &mut Client) {
         .unwrap()
         .unwrap();
     assert!(!String::from_utf8_lossy(&sealed).contains("Sam"));
-    // The form shows it back to her.
+    // The form shows it back to her, and so does the API (which checks input the same way).
     assert!(claire.get("/check-in/buddy").await.body.contains(BUDDY));
+    let api = claire.get("/api/check-ins/buddy").await;
+    assert_eq!(api.status, StatusCode::OK, "{}", api.body);
+    let api: serde_json::Value = serde_json::from_str(&api.body).unwrap();
+    assert_eq!(api["buddy"]["phone"], "07700900456");
+    let bad = claire
+        .post_json(
+            "/api/check-ins/buddy",
+            &csrf,
+            &json!({ "name": "Sam Whitfield", "email": "not-an-email", "phone": "07700 900456" }),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("buddy_email"), "{}", bad.body);
 }
 
 /// Starts a session through the form; returns its id.
@@ -885,4 +899,84 @@ async fn wrong_pins_lock_the_session_and_raise_an_alarm(db: TestDb) {
         .await;
     assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
     assert!(wrong.body.contains("4 tries left"), "{}", wrong.body);
+}
+
+async fn a_session_buddy_is_told_instead_of_the_standing_one(db: TestDb) {
+    let mut w = world(&db).await;
+    set_buddy(&mut w.claire).await;
+    let csrf = csrf_of(&w.claire).await;
+    let start = |buddy_email: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("kind", "canvassing".to_owned()),
+            ("place", "Market Square".to_owned()),
+            ("interval", "30".to_owned()),
+            ("hours", "2".to_owned()),
+            ("session_buddy_name", "Priya Shah".to_owned()),
+            ("session_buddy_email", buddy_email.to_owned()),
+            ("session_buddy_phone", "07700 900777".to_owned()),
+        ]
+    };
+    // Half a buddy is a named error, and no session starts.
+    let form = start("priya");
+    let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let bad = w.claire.post("/check-in", &fields).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad.body.contains("href=\"#session_buddy_email\""),
+        "{}",
+        bad.body
+    );
+    let candidate = candidate_of(&w.claire).await;
+    assert!(
+        w.state
+            .store
+            .checkin_sessions(candidate, 5)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let form = start("priya.shah@canvass.example");
+    let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let started = w.claire.post("/check-in", &fields).await;
+    let id: i64 = started
+        .location
+        .expect("started")
+        .trim_start_matches("/check-in/")
+        .parse()
+        .unwrap();
+    let s = w.state.store.checkin_session(id).await.unwrap().unwrap();
+    let sealed = s.sealed_buddy.expect("sealed with the session");
+    assert!(!String::from_utf8_lossy(&sealed).contains("Priya"));
+
+    // The panic button: the session's buddy is told, the standing one is not.
+    let page = w
+        .claire
+        .post(
+            "/check-in/panic",
+            &[("csrf", &csrf), ("session", &id.to_string())],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let tick = w.worker.tick().await.unwrap();
+    assert_eq!(tick.sent, 3, "{tick:?}");
+    let mail = next_mail(&w.sink, &mut w.seen, 3).await;
+    assert_eq!(
+        addressed(&mail),
+        pairs(&[
+            (TV_LEAD, NEEDS_ATTENTION_P1),
+            (HANTS_LEAD, INFORMED_P1),
+            ("priya.shah@canvass.example", BUDDY_P1),
+        ])
+    );
+    let buddy = mail
+        .iter()
+        .find(|m| m.recipients[0] != TV_LEAD && m.recipients[0] != HANTS_LEAD)
+        .unwrap();
+    assert!(
+        buddy.text().contains("pressed the panic button"),
+        "{}",
+        buddy.text()
+    );
 }

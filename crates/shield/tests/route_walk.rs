@@ -573,6 +573,7 @@ async fn claire_checkin(state: &AppState, claire: &Client) -> i64 {
         place: "Elm Road".into(),
         interval_ms: 30 * 60_000,
         ends_at_ms: now + 2 * 60 * 60_000,
+        buddy: None,
     };
     state
         .store

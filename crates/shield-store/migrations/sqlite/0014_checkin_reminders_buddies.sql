@@ -10,6 +10,10 @@ ALTER TABLE checkin_sessions ADD COLUMN pin_failures BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX checkin_sessions_remind ON checkin_sessions (remind_at_ms)
     WHERE status = 'active' AND remind_at_ms IS NOT NULL;
 
+-- A buddy for one session only (someone with them today), sealed bound to the session id;
+-- it replaces the candidate's standing buddy for that session's alarms.
+ALTER TABLE checkin_sessions ADD COLUMN buddy BLOB;
+
 -- A candidate's buddy, told first when an alarm is raised: name, email and phone as one
 -- sealed JSON value, bound to the candidate id.
 CREATE TABLE checkin_buddies (

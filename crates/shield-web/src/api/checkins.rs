@@ -16,7 +16,9 @@ use crate::auth::guard::{Authorized, EditOwnSensitive, Target};
 use crate::auth::passkey::CsrfHeader;
 use crate::auth::report_guard::{CheckinGuard, ReportForGuard};
 use crate::html::buddy::{read_buddy, save_buddy};
-use crate::html::checkin::{PinOutcome, check_start, end_with_pin, raise_panic, start_session};
+use crate::html::checkin::{
+    PinOutcome, check_session_buddy, check_start, end_with_pin, raise_panic, start_session,
+};
 use crate::html::reports::{audit_event, open_text};
 use crate::{AppError, AppState};
 
@@ -60,6 +62,9 @@ pub(crate) struct StartBody {
     place: String,
     interval_minutes: i64,
     hours: i64,
+    /// Someone to tell for this session only, instead of the standing buddy.
+    #[serde(default)]
+    buddy: Option<BuddyBody>,
 }
 
 /// `POST /api/check-ins` (`?candidate=ID` for a delegate).
@@ -80,7 +85,17 @@ pub(crate) async fn start(
             first.map(|f| f.message).unwrap_or_default(),
         )
     })?;
-    let Some(id) = start_session(&state, &auth.actor, *candidate, checked).await? else {
+    let buddy = match &b.buddy {
+        Some(bb) => check_session_buddy(&bb.name, &bb.email, &bb.phone).map_err(|p| {
+            let first = p.into_iter().next();
+            AppError::bad_request(
+                first.as_ref().map_or("buddy", |f| f.field),
+                first.map(|f| f.message).unwrap_or_default(),
+            )
+        })?,
+        None => None,
+    };
+    let Some(id) = start_session(&state, &auth.actor, *candidate, checked, buddy).await? else {
         return Err(AppError::bad_request("pin", "Set your PINs first, at /check-in").into());
     };
     Ok((StatusCode::CREATED, Json(load(&state, id).await?)))

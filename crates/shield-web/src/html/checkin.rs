@@ -97,6 +97,8 @@ pub(crate) struct IndexPage {
     intervals: Vec<Choice>,
     hours: Vec<Choice>,
     place: String,
+    /// The optional buddy for this session only, as typed.
+    session_buddy: (String, String, String),
     problems: Vec<FieldProblem>,
     /// The candidate themself (not a delegate): they may name a buddy.
     own: bool,
@@ -174,6 +176,11 @@ async fn index_page(
             &form.hours,
         ),
         place: form.place.clone(),
+        session_buddy: (
+            form.session_buddy_name.clone(),
+            form.session_buddy_email.clone(),
+            form.session_buddy_phone.clone(),
+        ),
         problems,
         own,
         has_buddy,
@@ -230,6 +237,12 @@ pub(crate) struct StartForm {
     interval: String,
     #[serde(default)]
     hours: String,
+    #[serde(default)]
+    session_buddy_name: String,
+    #[serde(default)]
+    session_buddy_email: String,
+    #[serde(default)]
+    session_buddy_phone: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -301,6 +314,33 @@ pub(crate) fn check_start(
     }
 }
 
+/// An optional buddy for one session (someone with the candidate today): nothing typed is
+/// none; anything typed must be a whole, valid buddy. Problems name `session_buddy_*` fields.
+pub(crate) fn check_session_buddy(
+    name: &str,
+    email: &str,
+    phone: &str,
+) -> Result<Option<shield_domain::checkin::Buddy>, Vec<FieldProblem>> {
+    if [name, email, phone].iter().all(|v| v.trim().is_empty()) {
+        return Ok(None);
+    }
+    shield_domain::checkin::check_buddy(name, email, phone)
+        .map(Some)
+        .map_err(|problems| {
+            problems
+                .into_iter()
+                .map(|(field, e)| {
+                    let field = match field {
+                        "buddy_name" => "session_buddy_name",
+                        "buddy_email" => "session_buddy_email",
+                        _ => "session_buddy_phone",
+                    };
+                    FieldProblem::new(field, e.message)
+                })
+                .collect()
+        })
+}
+
 /// Starts a session for the guard's candidate; shared with the API. `None` if the person has
 /// not set their PINs yet.
 pub(crate) async fn start_session(
@@ -308,6 +348,7 @@ pub(crate) async fn start_session(
     actor: &Actor,
     candidate: shield_domain::CandidateId,
     checked: (ActivityKind, String, i64, i64),
+    buddy: Option<shield_domain::checkin::Buddy>,
 ) -> Result<Option<i64>, AppError> {
     if state.store.checkin_pins(actor.user_id).await?.is_none() {
         return Ok(None);
@@ -321,6 +362,7 @@ pub(crate) async fn start_session(
         place,
         interval_ms,
         ends_at_ms: now + length_ms,
+        buddy,
     };
     let audit = audit_event(state, actor, "checkin_started", None)?;
     let id = state
@@ -344,14 +386,21 @@ pub(crate) async fn start(
         form.interval.parse().unwrap_or(0),
         form.hours.parse().unwrap_or(0),
     );
-    let checked = match checked {
-        Ok(c) => c,
-        Err(problems) => {
+    let buddy = check_session_buddy(
+        &form.session_buddy_name,
+        &form.session_buddy_email,
+        &form.session_buddy_phone,
+    );
+    let (checked, buddy) = match (checked, buddy) {
+        (Ok(c), Ok(b)) => (c, b),
+        (checked, buddy) => {
+            let mut problems = checked.err().unwrap_or_default();
+            problems.extend(buddy.err().unwrap_or_default());
             let page = index_page(&state, &auth, &form, problems).await?;
             return crate::html::page(StatusCode::BAD_REQUEST, &page);
         }
     };
-    match start_session(&state, &auth.actor, candidate, checked).await? {
+    match start_session(&state, &auth.actor, candidate, checked, buddy).await? {
         Some(id) => Ok(Redirect::to(&format!("/check-in/{id}")).into_response()),
         None => {
             let problems = vec![FieldProblem::new("pin", "Set your PINs first")];
