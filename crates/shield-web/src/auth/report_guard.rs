@@ -24,21 +24,19 @@ fn report_id(parts: &Parts) -> Result<i64, AppError> {
 
 async fn report_target(parts: &Parts, state: &AppState, actor: &Actor) -> Result<Target, AppError> {
     let id = report_id(parts)?;
-    let (candidate, forces) = state
+    let access = state
         .store
-        .report_scope(id)
+        .report_access(id)
         .await?
         .ok_or(AppError::NotFound)?;
     // A silent report (a duress alarm) does not exist as far as the candidate's side can tell:
     // whoever forced the candidate may be looking at their screen.
-    if matches!(actor.role, Role::Candidate | Role::Delegate)
-        && state.store.report(id).await?.is_some_and(|r| r.silent)
-    {
+    if access.silent && matches!(actor.role, Role::Candidate | Role::Delegate) {
         return Err(AppError::NotFound);
     }
     Ok(Target::Candidate {
-        id: candidate,
-        forces,
+        id: access.candidate,
+        forces: access.forces,
     })
 }
 
