@@ -14,6 +14,7 @@ pub mod force;
 pub mod policy;
 pub mod report;
 pub mod resolve;
+pub mod security;
 pub mod session;
 pub mod slug;
 pub mod stats;

@@ -87,6 +87,21 @@ pub enum Action {
     /// Upcoming campaign activities of a force's candidates (list and calendar feed): its
     /// contacts; all of them: coordinators.
     ViewForceActivities,
+    /// Ask for additional security: the candidate, or a delegate granted `Report` (also asking
+    /// for reconsideration).
+    RequestSecurity,
+    /// See a request for additional security, its timeline and decision: the candidate, a
+    /// delegate granted `View`, the police of the candidate's forces, coordinators.
+    ViewSecurityRequest,
+    /// Assess a request (risk assessment and recommendation): the police of the candidate's
+    /// forces and coordinators.
+    AssessSecurityRequest,
+    /// Decide a request: coordinators only, and never the one who assessed it.
+    DecideSecurityRequest,
+    /// The list of requests: one force's (its contacts) or all (coordinators).
+    ViewSecurityRequests,
+    /// The consistency view and CSV export of every request: coordinators only.
+    ViewSecurityConsistency,
 }
 
 /// What the action is done to. Candidate resources carry the forces of the candidate's
@@ -102,6 +117,10 @@ pub enum Resource<'a> {
     Force(&'a ForceCode),
     /// The actor's own account.
     OwnAccount,
+    /// Deciding a request for additional security: who assessed (recommended) it, if anyone.
+    SecurityDecision {
+        assessed_by: Option<UserId>,
+    },
 }
 
 /// The answer. `Deny` carries a reason for the audit log, never shown in detail to the client.
@@ -186,6 +205,34 @@ pub fn can(actor: &Actor, action: Action, resource: &Resource<'_>, now_ms: i64) 
             }
             _ => Decision::Deny("not a contact of this force"),
         },
+        RequestSecurity => match actor.role {
+            Role::Candidate | Role::Delegate => {
+                on_candidate(actor, resource, Some(Grant::Report), false)
+            }
+            _ => Decision::Deny("only the candidate or their delegate asks for security"),
+        },
+        ViewSecurityRequest => on_candidate(actor, resource, Some(Grant::View), true),
+        AssessSecurityRequest => match actor.role {
+            Role::ForceContact | Role::Coordinator => on_candidate(actor, resource, None, true),
+            _ => Decision::Deny("only the police and coordinators assess requests"),
+        },
+        DecideSecurityRequest => match (actor.role, resource) {
+            (Role::Coordinator, Resource::SecurityDecision { assessed_by })
+                if *assessed_by == Some(actor.user_id) =>
+            {
+                Decision::Deny("the assessor cannot decide their own recommendation")
+            }
+            (Role::Coordinator, Resource::SecurityDecision { .. }) => Decision::Allow,
+            _ => Decision::Deny("only coordinators decide requests"),
+        },
+        ViewSecurityRequests => match (actor.role, resource) {
+            (Role::Coordinator, Resource::Force(_) | Resource::Service) => Decision::Allow,
+            (Role::ForceContact, Resource::Force(f)) if actor.forces.contains(*f) => {
+                Decision::Allow
+            }
+            _ => Decision::Deny("not a contact of this force"),
+        },
+        ViewSecurityConsistency => role_is(actor, &[Role::Coordinator], "coordinators only"),
         ManageOwnCredentials => match resource {
             Resource::OwnAccount => Decision::Allow,
             _ => Decision::Deny("only one's own sign-in methods"),

@@ -132,6 +132,16 @@ pub const CHECKIN_REMINDER: &str = shield_store::CHECKIN_REMINDER;
 /// The candidate's buddy, when an alarm is raised: params `buddy_alarm` (the report id, never
 /// shown or linked: the buddy has no account) and `reason`; secret = the candidate's name.
 pub const BUDDY_ALARM: &str = shield_store::BUDDY_ALARM;
+/// A request for additional security needs assessing (new, or back for reconsideration), for
+/// the owning force's leads: params `request` (id) and `ref` (`SR-000042`).
+pub const SECURITY_REQUESTED: &str = "security_requested";
+/// An assessed request needs a decision, for the coordinators: params `request` and `ref`.
+pub const SECURITY_ASSESSED: &str = "security_assessed";
+/// A decision on the candidate's request: params `request` and `ref` (never the decision).
+pub const SECURITY_DECIDED: &str = "security_decided";
+/// A request's assessment or decision is overdue and escalated to the reader: params
+/// `request`, `ref`, `stage` (`assessment`/`decision`) and `tier`.
+pub const SECURITY_OVERDUE: &str = "security_overdue";
 
 /// The built-in templates. `base_url` is the service's public address (`https://…`, no trailing
 /// slash needed); invitation links are `{base_url}/invitations/{token}` and report links
@@ -146,6 +156,10 @@ impl DefaultTemplates {
         Self {
             base_url: base_url.trim_end_matches('/').to_owned(),
         }
+    }
+
+    fn request_link(&self, request: i64) -> String {
+        format!("{}/security-requests/{request}", self.base_url)
     }
 
     fn report_link(&self, report: i64) -> String {
@@ -164,6 +178,16 @@ fn priority(params: &OutboxParams) -> Result<i64, RenderError> {
 fn report(params: &OutboxParams) -> Result<(i64, &str), RenderError> {
     let id = params
         .int("report")
+        .filter(|r| *r > 0)
+        .ok_or(RenderError::BadParams)?;
+    let reference = params.id("ref").ok_or(RenderError::BadParams)?;
+    Ok((id, reference))
+}
+
+/// The request id (for the link) and its reference (shown).
+fn request(params: &OutboxParams) -> Result<(i64, &str), RenderError> {
+    let id = params
+        .int("request")
         .filter(|r| *r > 0)
         .ok_or(RenderError::BadParams)?;
     let reference = params.id("ref").ok_or(RenderError::BadParams)?;
@@ -318,6 +342,62 @@ impl Templates for DefaultTemplates {
                          cannot reach them, call 999.\n\nTheir police contact has been alerted \
                          too. Do not reply to this email.",
                         reason.buddy_words()
+                    ),
+                })
+            }
+            SECURITY_REQUESTED => {
+                let (id, reference) = request(params)?;
+                Ok(RenderedEmail {
+                    subject: "Candidate Shield: a request for additional security needs assessing"
+                        .into(),
+                    text_body: format!(
+                        "A request for additional security needs your risk assessment. \
+                         Reference {reference}.\nSign in: {}",
+                        self.request_link(id)
+                    ),
+                })
+            }
+            SECURITY_ASSESSED => {
+                let (id, reference) = request(params)?;
+                Ok(RenderedEmail {
+                    subject: "Candidate Shield: a request for additional security needs a decision"
+                        .into(),
+                    text_body: format!(
+                        "A request for additional security has been assessed and needs a \
+                         decision. Reference {reference}.\nSign in: {}",
+                        self.request_link(id)
+                    ),
+                })
+            }
+            SECURITY_DECIDED => {
+                let (id, reference) = request(params)?;
+                Ok(RenderedEmail {
+                    subject: "Candidate Shield: a decision on your request".into(),
+                    text_body: format!(
+                        "There is a decision on your request {reference}. Sign in to see it \
+                         and the reasons: {}",
+                        self.request_link(id)
+                    ),
+                })
+            }
+            SECURITY_OVERDUE => {
+                let (id, reference) = request(params)?;
+                let stage = match params.id("stage") {
+                    Some("assessment") => "risk assessment",
+                    Some("decision") => "decision",
+                    _ => return Err(RenderError::BadParams),
+                };
+                let tier = params
+                    .id("tier")
+                    .and_then(Tier::parse)
+                    .ok_or(RenderError::BadParams)?;
+                Ok(RenderedEmail {
+                    subject: format!("Candidate Shield: OVERDUE {stage} of a security request"),
+                    text_body: format!(
+                        "The {stage} of a request for additional security is overdue and is \
+                         now escalated to you as {}. Reference {reference}.\n{}",
+                        tier.label(),
+                        self.request_link(id)
                     ),
                 })
             }
@@ -636,6 +716,45 @@ mod tests {
         assert_eq!(
             render(BUDDY_ALARM, &params, None, &Plain),
             Err(RenderError::MissingSecret)
+        );
+    }
+
+    #[test]
+    fn security_request_emails_carry_reference_and_link_only() {
+        let params = OutboxParams::new()
+            .with_int("request", 42)
+            .unwrap()
+            .with_id("ref", "SR-000042")
+            .unwrap();
+        for template in [SECURITY_REQUESTED, SECURITY_ASSESSED, SECURITY_DECIDED] {
+            let email = render(template, &params, None, &NoSecrets).unwrap();
+            assert!(
+                email.text_body.contains("Reference SR-000042")
+                    || email.text_body.contains("request SR-000042"),
+                "{template}"
+            );
+            assert!(
+                email
+                    .text_body
+                    .ends_with("https://shield.example/security-requests/42"),
+                "{template}: {}",
+                email.text_body
+            );
+        }
+        let decided = render(SECURITY_DECIDED, &params, None, &NoSecrets).unwrap();
+        assert!(!decided.text_body.contains("pprove") && !decided.text_body.contains("eclin"));
+        let overdue = params
+            .clone()
+            .with_id("stage", "assessment")
+            .unwrap()
+            .with_id("tier", "deputy")
+            .unwrap();
+        let email = render(SECURITY_OVERDUE, &overdue, None, &NoSecrets).unwrap();
+        assert!(email.subject.contains("OVERDUE risk assessment"));
+        assert!(email.text_body.contains("deputy contact"));
+        assert_eq!(
+            render(SECURITY_OVERDUE, &params, None, &NoSecrets),
+            Err(RenderError::BadParams)
         );
     }
 }

@@ -318,6 +318,8 @@ pub const SEALED_COLUMNS: &[(&str, &str, &str)] = &[
     ("checkin_sessions", "place", "id"),
     ("checkin_sessions", "buddy", "id"),
     ("checkin_buddies", "contact", "candidate_id"),
+    ("security_requests", "details", "id"),
+    ("security_request_events", "note", "id"),
 ];
 
 /// One sealed value and where it lives.

@@ -444,19 +444,29 @@ impl crate::reports::DeadlineStore for Timers {
         let reminders = self.store.fire_due_reminders(now_ms, limit).await;
         // A failure to fire alarms must not stop escalations, and the other way round.
         let deadlines = self.store.fire_due_deadlines(now_ms, limit).await;
-        match (alarms, reminders, deadlines) {
-            (Ok(a), Ok(r), Ok(d)) => Ok(FiredDeadlines {
+        // Requests for additional security: their assess-by and decide-by deadlines.
+        let security = self.store.fire_due_security_deadlines(now_ms, limit).await;
+        match (alarms, reminders, deadlines, security) {
+            (Ok(a), Ok(r), Ok(d), Ok(s)) => Ok(FiredDeadlines {
                 // Reminders are not escalations: they count as notifications only.
-                fired: a.fired + d.fired,
-                notifications: a.notifications + r.notifications + d.notifications,
+                fired: a.fired + d.fired + s.fired,
+                notifications: a.notifications
+                    + r.notifications
+                    + d.notifications
+                    + s.notifications,
             }),
-            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => Err(e),
+            (Err(e), _, _, _) | (_, Err(e), _, _) | (_, _, Err(e), _) | (_, _, _, Err(e)) => Err(e),
         }
     }
 
     async fn next_deadline(&self) -> Result<Option<EpochMs>, StoreError> {
         let a = self.store.next_checkin_due().await?;
         let d = self.store.next_deadline().await?;
+        let s = self.store.next_security_deadline().await?;
+        let d = match (d, s) {
+            (Some(d), Some(s)) => Some(d.min(s)),
+            (d, s) => d.or(s),
+        };
         Ok(match (a, d) {
             (Some(a), Some(d)) => Some(a.min(d)),
             (a, d) => a.or(d),

@@ -15,6 +15,7 @@ mod postgres;
 mod records;
 pub mod reports;
 mod reports_sql;
+pub mod security_requests;
 mod settings;
 mod shared;
 mod sqlite;
@@ -50,6 +51,10 @@ pub use reports::{
     CreatedReport, DeadlineStore, EvidenceMeta, FiredDeadlines, ForceWebhook, MessageRecord,
     NewEvidence, NewReport, ReportEvent, ReportFilter, ReportRecord, ReportRefusal, ReportStore,
     ReportSummary, Sealer, StatusChange,
+};
+pub use security_requests::{
+    NewAssessment, NewDecision, NewSecurityRequest, SecurityEventRecord, SecurityFilter,
+    SecurityRefusal, SecurityRequestRecord, SecurityRequestStore,
 };
 pub use settings::SettingsStore;
 pub use sqlite::SqliteStore;
@@ -90,6 +95,7 @@ pub trait Store:
     + settings::SettingsStore
     + checkins::CheckinStore
     + activities::ActivityStore
+    + security_requests::SecurityRequestStore
     + Send
     + Sync
     + std::fmt::Debug

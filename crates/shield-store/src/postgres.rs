@@ -68,3 +68,8 @@ crate::checkins::checkins_impl!(
 );
 crate::activities::activities_impl!(PgStore, sqlx::Postgres);
 crate::delegates::delegates_impl!(PgStore, sqlx::Postgres);
+crate::security_requests::security_impl!(
+    PgStore,
+    sqlx::Postgres,
+    crate::security_requests::POSTGRES_DUE_SECURITY
+);

@@ -83,3 +83,8 @@ crate::checkins::checkins_impl!(
 );
 crate::activities::activities_impl!(SqliteStore, sqlx::Sqlite);
 crate::delegates::delegates_impl!(SqliteStore, sqlx::Sqlite);
+crate::security_requests::security_impl!(
+    SqliteStore,
+    sqlx::Sqlite,
+    crate::security_requests::SQLITE_DUE_SECURITY
+);

@@ -44,6 +44,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<auth::rate::TrustedProxies>,
     /// Group commit for new reports (`intake.rs`).
     pub intake: intake::Intake,
+    /// How long a request for additional security may wait for its assessment and decision.
+    pub security_windows: shield_domain::security::Windows,
 }
 
 impl AppState {
@@ -63,6 +65,7 @@ impl AppState {
             scanner: None,
             trusted_proxies: Arc::default(),
             intake: intake::Intake::default(),
+            security_windows: shield_domain::security::Windows::default(),
         }
     }
 
@@ -73,6 +76,11 @@ impl AppState {
 
     pub fn with_trusted_proxies(mut self, proxies: auth::rate::TrustedProxies) -> Self {
         self.trusted_proxies = Arc::new(proxies);
+        self
+    }
+
+    pub fn with_security_windows(mut self, windows: shield_domain::security::Windows) -> Self {
+        self.security_windows = windows;
         self
     }
 
@@ -192,6 +200,36 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/calendar/revoke", post(html::activities::calendar_revoke))
         .route("/calendar/{file}", get(html::activities::feed))
+        .route(
+            "/security-requests",
+            get(html::security::list::index).post(html::security::request::submit),
+        )
+        .route("/security-requests/new", get(html::security::request::form))
+        .route(
+            "/security-requests/mine",
+            get(html::security::request::mine),
+        )
+        .route(
+            "/security-requests/export.csv",
+            get(html::security::list::export),
+        )
+        .route(
+            "/security-requests/consistency",
+            get(html::security::list::consistency),
+        )
+        .route("/security-requests/{id}", get(html::security::show::show))
+        .route(
+            "/security-requests/{id}/assess",
+            get(html::security::assess::form).post(html::security::assess::submit),
+        )
+        .route(
+            "/security-requests/{id}/decide",
+            get(html::security::decide::form).post(html::security::decide::submit),
+        )
+        .route(
+            "/security-requests/{id}/reconsider",
+            post(html::security::show::reconsider),
+        )
         .route("/home/viewed", get(html::home::viewed))
         .route("/enrolment", get(html::enrolment::index))
         .route(
@@ -284,6 +322,28 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/check-ins/buddy",
             get(api::checkins::buddy).post(api::checkins::set_buddy),
+        )
+        .route(
+            "/api/security-requests",
+            get(api::security::list).post(api::security::create_request),
+        )
+        .route("/api/security-requests/mine", get(api::security::mine))
+        .route(
+            "/api/security-requests/consistency",
+            get(api::security::consistency),
+        )
+        .route("/api/security-requests/{id}", get(api::security::show))
+        .route(
+            "/api/security-requests/{id}/assessment",
+            post(api::security::assess),
+        )
+        .route(
+            "/api/security-requests/{id}/decision",
+            post(api::security::decide),
+        )
+        .route(
+            "/api/security-requests/{id}/reconsider",
+            post(api::security::reconsider),
         )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

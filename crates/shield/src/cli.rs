@@ -77,6 +77,19 @@ pub enum Command {
     Bench(BenchCommand),
     /// Scan messages for threats, doxxing and abuse (rules, plus the model when present).
     Detect(crate::detect_cmd::DetectArgs),
+    /// Generate data for trying the service at volume (demo and test databases only).
+    #[command(subcommand)]
+    Seed(SeedCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SeedCommand {
+    /// Requests for additional security, assessed and decided across forces and ratings
+    /// (needs candidates and forces: run after `shield demo` or an import).
+    SecurityRequests {
+        #[arg(long, default_value_t = 300)]
+        count: usize,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -181,7 +194,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .with_scanner(std::sync::Arc::new(crate::scanner::DetectScanner::load(
                 &crate::detect_cmd::app_model_dir(),
             )))
-            .with_trusted_proxies(config.trusted_proxies.clone());
+            .with_trusted_proxies(config.trusted_proxies.clone())
+            .with_security_windows(config.security_windows);
             let base = config
                 .public_url
                 .clone()
@@ -223,6 +237,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo { .. } => crate::demo::run(&config).await?,
         Command::Audit(command) => crate::audit_cmd::run(&config, command).await?,
         Command::Detect(args) => crate::detect_cmd::run(args)?,
+        Command::Seed(SeedCommand::SecurityRequests { count }) => {
+            let keys = config.keys.require()?;
+            let store = open(&config).await?;
+            let state = shield_web::AppState::with(
+                store,
+                std::sync::Arc::new(shield_store::SystemClock),
+                std::sync::Arc::new(keys),
+            )
+            .with_security_windows(config.security_windows);
+            let now = shield_domain::Clock::now_ms(&shield_store::SystemClock);
+            let seeded = crate::seed::security_requests(&state, count, now).await?;
+            println!(
+                "seeded {} requests for additional security: {} assessed, {} decided",
+                seeded.requests, seeded.assessed, seeded.decided
+            );
+        }
         Command::Bench(BenchCommand::Import {
             data,
             postgres_url,

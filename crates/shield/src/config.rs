@@ -36,6 +36,11 @@ pub struct Config {
     /// Reverse proxies whose `X-Forwarded-For` the per-address limits believe
     /// (`SHIELD_TRUSTED_PROXIES`: comma-separated addresses or CIDR ranges; none by default).
     pub trusted_proxies: shield_web::auth::rate::TrustedProxies,
+    /// How long a request for additional security may wait for its assessment and for its
+    /// decision, and for each when linked to a P1 report, in whole hours:
+    /// `SHIELD_SECURITY_ASSESS_HOURS` (72), `SHIELD_SECURITY_DECIDE_HOURS` (48),
+    /// `SHIELD_SECURITY_URGENT_HOURS` (4).
+    pub security_windows: shield_domain::security::Windows,
 }
 
 /// Where the field-encryption keys come from. There is no default key: `serve` refuses to
@@ -166,7 +171,23 @@ impl Config {
             &env("SHIELD_TRUSTED_PROXIES").unwrap_or_default(),
         )
         .map_err(|e| anyhow::anyhow!("SHIELD_TRUSTED_PROXIES: {e}"))?;
+        let defaults = shield_domain::security::Windows::default();
+        let hours = |key: &str, default_ms: i64| -> anyhow::Result<i64> {
+            match env(key).filter(|v| !v.trim().is_empty()) {
+                None => Ok(default_ms),
+                Some(v) => match v.trim().parse::<i64>() {
+                    Ok(h) if (1..=24 * 60).contains(&h) => Ok(h * 3_600_000),
+                    _ => bail!("{key} {v:?} must be a whole number of hours from 1 to 1440"),
+                },
+            }
+        };
+        let security_windows = shield_domain::security::Windows {
+            assessment_ms: hours("SHIELD_SECURITY_ASSESS_HOURS", defaults.assessment_ms)?,
+            decision_ms: hours("SHIELD_SECURITY_DECIDE_HOURS", defaults.decision_ms)?,
+            urgent_ms: hours("SHIELD_SECURITY_URGENT_HOURS", defaults.urgent_ms)?,
+        };
         Ok(Self {
+            security_windows,
             trusted_proxies,
             database_url,
             listen,
@@ -233,6 +254,35 @@ mod tests {
                 .find(|(key, _)| *key == k)
                 .map(|(_, v)| (*v).to_owned())
         }
+    }
+
+    #[test]
+    fn security_request_windows_are_configurable() {
+        let c = Config::load_from(Overrides::default(), env(&[])).unwrap();
+        assert_eq!(
+            c.security_windows,
+            shield_domain::security::Windows::default()
+        );
+        let c = Config::load_from(
+            Overrides::default(),
+            env(&[
+                ("SHIELD_SECURITY_ASSESS_HOURS", "24"),
+                ("SHIELD_SECURITY_URGENT_HOURS", "2"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.security_windows.assessment_ms, 24 * 3_600_000);
+        assert_eq!(c.security_windows.urgent_ms, 2 * 3_600_000);
+        assert_eq!(c.security_windows.decision_ms, 48 * 3_600_000);
+        let bad = Config::load_from(
+            Overrides::default(),
+            env(&[("SHIELD_SECURITY_DECIDE_HOURS", "soon")]),
+        );
+        assert!(
+            bad.unwrap_err()
+                .to_string()
+                .contains("SHIELD_SECURITY_DECIDE_HOURS")
+        );
     }
 
     #[test]

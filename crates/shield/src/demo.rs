@@ -158,7 +158,8 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         store,
         std::sync::Arc::new(shield_store::SystemClock),
         std::sync::Arc::new(keys),
-    );
+    )
+    .with_security_windows(config.security_windows);
     // The worker sends email (or, with no relay configured, writes it to data/mail/) and fires
     // the reports' acknowledge-by deadlines. Links in emails point at this demo's address.
     let base_for_mail = crate::cli::browse_url(config.listen);

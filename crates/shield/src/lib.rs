@@ -12,6 +12,7 @@ pub mod invite;
 pub mod keys;
 pub mod mail;
 pub mod scanner;
+pub mod seed;
 pub mod serve;
 pub mod telemetry;
 pub mod webhooks;

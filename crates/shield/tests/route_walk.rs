@@ -53,6 +53,16 @@ enum Access {
     /// The calendar feed: no session needed, the secret token in the path is the credential;
     /// a wrong one is a 404 for everyone.
     CalendarFeed,
+    /// The national view of requests for additional security (CSV, consistency): coordinators.
+    CoordinatorOnly,
+    /// One of Claire's requests for additional security, awaiting assessment: assessing it is
+    /// for the police of her forces and coordinators.
+    SecurityAssess,
+    /// One of Claire's requests, assessed by the Thames Valley contact: deciding it is for
+    /// coordinators only (and never its assessor: `tests/security_requests.rs`).
+    SecurityDecide,
+    /// Asking for reconsideration of Claire's request: Claire or her delegate (Report) only.
+    SecurityReconsider,
 }
 
 /// (method, route template as written in the router, a concrete path, access).
@@ -477,6 +487,126 @@ const WALK: &[(&str, &str, &str, Access)] = &[
     ("GET", "/acting-for", "/acting-for", Access::ActingFor),
     (
         "GET",
+        "/security-requests",
+        "/security-requests",
+        Access::ReportQueue,
+    ),
+    (
+        "POST",
+        "/security-requests",
+        "/security-requests",
+        Access::ReportCreate,
+    ),
+    (
+        "GET",
+        "/security-requests/new",
+        "/security-requests/new",
+        Access::ReportCreate,
+    ),
+    (
+        "GET",
+        "/security-requests/mine",
+        "/security-requests/mine",
+        Access::ReportCreate,
+    ),
+    (
+        "GET",
+        "/security-requests/export.csv",
+        "/security-requests/export.csv",
+        Access::CoordinatorOnly,
+    ),
+    (
+        "GET",
+        "/security-requests/consistency",
+        "/security-requests/consistency",
+        Access::CoordinatorOnly,
+    ),
+    (
+        "GET",
+        "/security-requests/{id}",
+        "/security-requests/{request}",
+        Access::ReportOwn,
+    ),
+    (
+        "GET",
+        "/security-requests/{id}/assess",
+        "/security-requests/{request}/assess",
+        Access::SecurityAssess,
+    ),
+    (
+        "POST",
+        "/security-requests/{id}/assess",
+        "/security-requests/{request}/assess",
+        Access::SecurityAssess,
+    ),
+    (
+        "GET",
+        "/security-requests/{id}/decide",
+        "/security-requests/{assessed}/decide",
+        Access::SecurityDecide,
+    ),
+    (
+        "POST",
+        "/security-requests/{id}/decide",
+        "/security-requests/{assessed}/decide",
+        Access::SecurityDecide,
+    ),
+    (
+        "POST",
+        "/security-requests/{id}/reconsider",
+        "/security-requests/{request}/reconsider",
+        Access::SecurityReconsider,
+    ),
+    (
+        "GET",
+        "/api/security-requests",
+        "/api/security-requests",
+        Access::ReportQueue,
+    ),
+    (
+        "POST",
+        "/api/security-requests",
+        "/api/security-requests",
+        Access::ReportCreate,
+    ),
+    (
+        "GET",
+        "/api/security-requests/mine",
+        "/api/security-requests/mine",
+        Access::ReportCreate,
+    ),
+    (
+        "GET",
+        "/api/security-requests/consistency",
+        "/api/security-requests/consistency",
+        Access::CoordinatorOnly,
+    ),
+    (
+        "GET",
+        "/api/security-requests/{id}",
+        "/api/security-requests/{request}",
+        Access::ReportOwn,
+    ),
+    (
+        "POST",
+        "/api/security-requests/{id}/assessment",
+        "/api/security-requests/{request}/assessment",
+        Access::SecurityAssess,
+    ),
+    (
+        "POST",
+        "/api/security-requests/{id}/decision",
+        "/api/security-requests/{assessed}/decision",
+        Access::SecurityDecide,
+    ),
+    (
+        "POST",
+        "/api/security-requests/{id}/reconsider",
+        "/api/security-requests/{request}/reconsider",
+        Access::SecurityReconsider,
+    ),
+    (
+        "GET",
         "/acting-for/{candidate}/reports",
         "/acting-for/{claire}/reports",
         Access::CandidateReports,
@@ -546,6 +676,68 @@ async fn claire_report(state: &AppState, claire: &Client) -> (i64, i64) {
         .unwrap();
     let evidence = state.store.report_evidence(created.id).await.unwrap();
     (created.id, evidence[0].id)
+}
+
+/// A request for additional security of Claire's, made straight in the store; with
+/// `assessed_by`, also assessed (awaiting a decision).
+async fn claire_security_request(
+    state: &AppState,
+    claire: &Client,
+    assessed_by: Option<UserId>,
+) -> i64 {
+    let user = claire_user(state, claire).await;
+    let candidate = candidate_of(state, claire).await;
+    let now = state.clock.now_ms();
+    let at = chrono::DateTime::from_timestamp_millis(now).unwrap();
+    let event = |action: &str| {
+        AuditEvent::new(
+            AuditAction::parse(action).unwrap(),
+            AuditOutcome::Success,
+            at,
+        )
+    };
+    let windows = shield_domain::security::Windows::default();
+    let id = state
+        .store
+        .create_security_request(
+            &shield_store::NewSecurityRequest {
+                candidate_id: candidate,
+                requested_by: user,
+                kind: "home_survey".into(),
+                details: br#"{"period":"Until polling day","reasons":"Letters at home"}"#.to_vec(),
+                linked_reports: vec![],
+            },
+            &TestSealer(&state.keys),
+            &windows,
+            now,
+            &event("security_requested"),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    if let Some(assessor) = assessed_by {
+        state
+            .store
+            .assess_security_request(
+                id,
+                assessor,
+                &shield_store::NewAssessment {
+                    scores: "fixation=1,escalation=1,approach=1,capability=1,intent=1,home_address_public=1,lone_working=1,events_scheduled=1,previous_incidents=1,impact=1".into(),
+                    rating: "medium".into(),
+                    recommendation: "approve".into(),
+                    measures: vec!["home_survey".into()],
+                    rationale: "Seen".into(),
+                },
+                &TestSealer(&state.keys),
+                &windows,
+                now,
+                &event("security_assessed"),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    id
 }
 
 /// A live check-in session of Claire's, made straight in the store.
@@ -871,8 +1063,13 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
     let mut claire_delegate =
         delegate_of(&state, &db, claire_id, "agent.claire@civic.example").await;
     let mut aisha_delegate = delegate_of(&state, &db, aisha_id, "agent.aisha@civic.example").await;
+    let security_request = claire_security_request(&state, &claire, None).await;
+    let tv_user = claire_user(&state, &contact_tv).await;
+    let assessed_request = claire_security_request(&state, &claire, Some(tv_user)).await;
     for &(method, template, path, access) in WALK {
         let path = &path
+            .replace("{request}", &security_request.to_string())
+            .replace("{assessed}", &assessed_request.to_string())
             .replace("{checkin}", &checkin.to_string())
             .replace("{activity}", &activity.to_string())
             .replace("{claire}", &claire_id.to_string())
@@ -905,7 +1102,11 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
             | Access::CheckinOwn
             | Access::Delegates
             | Access::ActingFor
-            | Access::CandidateReports => {
+            | Access::CandidateReports
+            | Access::CoordinatorOnly
+            | Access::SecurityAssess
+            | Access::SecurityDecide
+            | Access::SecurityReconsider => {
                 // Without credentials: to sign-in for pages (POSTs without a session are 403).
                 assert!(
                     page.location.as_deref() == Some("/sign-in")
@@ -1167,6 +1368,66 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
             ] {
                 let page = hit(client, method, path).await;
                 assert_eq!(page.status, StatusCode::NOT_FOUND, "{template} as {who}");
+            }
+        }
+        if access == Access::CoordinatorOnly {
+            let page = hit(&mut coordinator, method, path).await;
+            assert_eq!(page.status, StatusCode::OK, "{template} as coordinator");
+            for (who, client) in [
+                ("candidate", &mut claire),
+                ("delegate", &mut claire_delegate),
+                ("force contact", &mut contact_tv),
+                ("admin", &mut admin),
+            ] {
+                let page = hit(client, method, path).await;
+                assert_eq!(page.status, StatusCode::FORBIDDEN, "{template} as {who}");
+            }
+        }
+        if matches!(
+            access,
+            Access::SecurityAssess | Access::SecurityDecide | Access::SecurityReconsider
+        ) {
+            let allowed: Vec<(&str, &mut Client)> = match access {
+                Access::SecurityAssess => vec![
+                    ("force contact (candidate's force)", &mut contact_tv),
+                    ("coordinator", &mut coordinator),
+                ],
+                Access::SecurityDecide => vec![("coordinator", &mut coordinator)],
+                _ => vec![("candidate", &mut claire)],
+            };
+            if method == "GET" {
+                for (who, client) in allowed {
+                    let page = hit(client, method, path).await;
+                    assert_eq!(page.status, StatusCode::OK, "{template} as {who}");
+                }
+            }
+            let mut refused: Vec<(&str, &mut Client)> = vec![
+                ("another candidate", &mut aisha),
+                ("another candidate's delegate", &mut aisha_delegate),
+                ("force contact of another force", &mut contact_essex),
+                ("admin", &mut admin),
+            ];
+            match access {
+                Access::SecurityAssess => {
+                    refused.push(("the candidate", &mut claire));
+                    refused.push(("the candidate's delegate", &mut claire_delegate));
+                }
+                Access::SecurityDecide => {
+                    refused.push(("the candidate", &mut claire));
+                    refused.push(("force contact (candidate's force)", &mut contact_tv));
+                }
+                _ => {
+                    refused.push(("force contact (candidate's force)", &mut contact_tv));
+                    refused.push(("coordinator", &mut coordinator));
+                }
+            }
+            for (who, client) in refused {
+                let page = hit(client, method, path).await;
+                assert_eq!(
+                    page.status,
+                    StatusCode::FORBIDDEN,
+                    "{method} {template} as {who}"
+                );
             }
         }
         if method == "POST" {

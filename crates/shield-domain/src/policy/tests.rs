@@ -345,3 +345,135 @@ fn force_activities_are_for_its_contacts_and_coordinators() {
         assert!(!allowed(&who, &Resource::Service), "{:?}", who.role);
     }
 }
+
+#[test]
+fn security_requests_are_asked_by_the_candidate_assessed_by_police_decided_by_coordinators() {
+    let forces = [force("E23000029")];
+    let claire = Resource::Candidate {
+        id: CandidateId(7),
+        forces: &forces,
+    };
+    assert!(can(&candidate(7), Action::RequestSecurity, &claire, NOW).is_allowed());
+    assert!(!can(&candidate(8), Action::RequestSecurity, &claire, NOW).is_allowed());
+    assert!(
+        can(
+            &delegate(7, &[Grant::Report]),
+            Action::RequestSecurity,
+            &claire,
+            NOW
+        )
+        .is_allowed()
+    );
+    assert!(
+        !can(
+            &delegate(7, &[Grant::View]),
+            Action::RequestSecurity,
+            &claire,
+            NOW
+        )
+        .is_allowed()
+    );
+    assert!(
+        can(
+            &delegate(7, &[Grant::View]),
+            Action::ViewSecurityRequest,
+            &claire,
+            NOW
+        )
+        .is_allowed()
+    );
+    assert!(!can(&contact("E23000029"), Action::RequestSecurity, &claire, NOW).is_allowed());
+    assert!(
+        can(
+            &contact("E23000029"),
+            Action::AssessSecurityRequest,
+            &claire,
+            NOW
+        )
+        .is_allowed()
+    );
+    assert!(
+        !can(
+            &contact("E23000028"),
+            Action::AssessSecurityRequest,
+            &claire,
+            NOW
+        )
+        .is_allowed()
+    );
+    assert!(!can(&candidate(7), Action::AssessSecurityRequest, &claire, NOW).is_allowed());
+    assert!(
+        can(
+            &actor(Role::Coordinator),
+            Action::AssessSecurityRequest,
+            &claire,
+            NOW
+        )
+        .is_allowed()
+    );
+    assert!(
+        !can(
+            &actor(Role::Admin),
+            Action::ViewSecurityRequest,
+            &claire,
+            NOW
+        )
+        .is_allowed()
+    );
+}
+
+#[test]
+fn the_assessor_never_decides_their_own_recommendation() {
+    let coordinator = actor(Role::Coordinator); // user 1
+    let by_other = Resource::SecurityDecision {
+        assessed_by: Some(UserId(2)),
+    };
+    let by_self = Resource::SecurityDecision {
+        assessed_by: Some(UserId(1)),
+    };
+    assert!(can(&coordinator, Action::DecideSecurityRequest, &by_other, NOW).is_allowed());
+    assert_eq!(
+        can(&coordinator, Action::DecideSecurityRequest, &by_self, NOW),
+        Decision::Deny("the assessor cannot decide their own recommendation")
+    );
+    for who in [contact("E23000029"), candidate(7), actor(Role::Admin)] {
+        assert!(!can(&who, Action::DecideSecurityRequest, &by_other, NOW).is_allowed());
+    }
+    assert!(
+        can(
+            &coordinator,
+            Action::ViewSecurityConsistency,
+            &Resource::Service,
+            NOW
+        )
+        .is_allowed()
+    );
+    assert!(
+        !can(
+            &contact("E23000029"),
+            Action::ViewSecurityConsistency,
+            &Resource::Service,
+            NOW
+        )
+        .is_allowed()
+    );
+    let tv = force("E23000029");
+    assert!(
+        can(
+            &contact("E23000029"),
+            Action::ViewSecurityRequests,
+            &Resource::Force(&tv),
+            NOW
+        )
+        .is_allowed()
+    );
+    assert!(
+        !can(
+            &contact("E23000028"),
+            Action::ViewSecurityRequests,
+            &Resource::Force(&tv),
+            NOW
+        )
+        .is_allowed()
+    );
+}

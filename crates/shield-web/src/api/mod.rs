@@ -8,6 +8,7 @@ pub(crate) mod me;
 pub(crate) mod openapi;
 pub(crate) mod reports;
 pub(crate) mod scan;
+pub(crate) mod security;
 
 use axum::Json;
 use axum::extract::FromRequestParts;

@@ -52,6 +52,11 @@ pub enum Target {
     },
     Force(ForceCode),
     OwnAccount,
+    /// Deciding a request for additional security, and who assessed it.
+    SecurityDecision {
+        request: i64,
+        assessed_by: Option<shield_domain::UserId>,
+    },
 }
 
 impl Target {
@@ -61,6 +66,9 @@ impl Target {
             Self::Candidate { id, forces } => Resource::Candidate { id: *id, forces },
             Self::Force(f) => Resource::Force(f),
             Self::OwnAccount => Resource::OwnAccount,
+            Self::SecurityDecision { assessed_by, .. } => Resource::SecurityDecision {
+                assessed_by: *assessed_by,
+            },
         }
     }
 
@@ -68,6 +76,9 @@ impl Target {
         match self {
             Self::Candidate { id, .. } => Some(("candidate", id.to_string())),
             Self::Force(f) => Some(("force", f.to_string())),
+            Self::SecurityDecision { request, .. } => {
+                Some(("security_request", request.to_string()))
+            }
             Self::Service | Self::OwnAccount => None,
         }
     }

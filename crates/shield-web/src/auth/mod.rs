@@ -15,6 +15,7 @@ pub mod passkey;
 pub mod password;
 pub mod rate;
 pub mod report_guard;
+pub mod security_guard;
 pub mod session;
 pub mod token;
 pub mod totp;

@@ -13,10 +13,11 @@ pub(crate) mod enrolment;
 pub(crate) mod errors;
 pub(crate) mod forces;
 pub(crate) mod home;
-mod layout;
+pub(crate) mod layout;
 pub(crate) mod passkeys;
 pub(crate) mod reports;
 pub(crate) mod scan;
+pub(crate) mod security;
 pub(crate) mod sign_in;
 
 use askama::Template;
