@@ -18,6 +18,7 @@ pub mod security;
 pub mod session;
 pub mod slug;
 pub mod stats;
+pub mod uktime;
 
 pub use account::{CandidateId, Role, UserId};
 pub use candidate::{Candidate, Email, PersonId, Phone};

@@ -126,6 +126,12 @@ pub const CREDENTIAL_CHANGES: &[(&str, &str)] = &[
     ("signed_out_everywhere", "Every session was signed out on"),
 ];
 
+/// A reminder that a lone-working check-in falls due soon: params `session` (id, for the
+/// link) and `due` (epoch ms). Content-free: no activity, no place.
+pub const CHECKIN_REMINDER: &str = shield_store::CHECKIN_REMINDER;
+/// The candidate's buddy, when an alarm is raised: params `buddy_alarm` (the report id, never
+/// shown or linked: the buddy has no account) and `reason`; secret = the candidate's name.
+pub const BUDDY_ALARM: &str = shield_store::BUDDY_ALARM;
 /// A request for additional security needs assessing (new, or back for reconsideration), for
 /// the owning force's leads: params `request` (id) and `ref` (`SR-000042`).
 pub const SECURITY_REQUESTED: &str = "security_requested";
@@ -289,6 +295,53 @@ impl Templates for DefaultTemplates {
                         "You have a new secure message about report {reference}. Sign in to \
                          read it: {}",
                         self.report_link(id)
+                    ),
+                })
+            }
+            CHECKIN_REMINDER => {
+                let session = params
+                    .int("session")
+                    .filter(|s| *s > 0)
+                    .ok_or(RenderError::BadParams)?;
+                let due = params.int("due").ok_or(RenderError::BadParams)?;
+                let at = shield_domain::uktime::clock_time(due);
+                Ok(RenderedEmail {
+                    subject: format!("Candidate Shield: check in by {at}"),
+                    text_body: format!(
+                        "Your next check-in is due at {at} (UK time).\nOpen Candidate Shield and \
+                         tap \"I'm safe\", or end your session if you are done: \
+                         {}/check-in/{session}\nIf you do neither by then, your named police \
+                         contact is alerted.",
+                        self.base_url
+                    ),
+                })
+            }
+            BUDDY_ALARM => {
+                params
+                    .int("buddy_alarm")
+                    .filter(|r| *r > 0)
+                    .ok_or(RenderError::BadParams)?;
+                let reason = params
+                    .id("reason")
+                    .and_then(shield_domain::checkin::AlarmReason::parse)
+                    .filter(|r| r.tells_buddy())
+                    .ok_or(RenderError::BadParams)?;
+                let sealed = secret.ok_or(RenderError::MissingSecret)?;
+                let name = opener
+                    .open(sealed, context)
+                    .map_err(|_| RenderError::Secret)?;
+                let name = name.expose_secret().trim();
+                if name.is_empty() || name.chars().any(char::is_control) {
+                    return Err(RenderError::Secret);
+                }
+                Ok(RenderedEmail {
+                    subject: format!("Candidate Shield: {name} may need help"),
+                    text_body: format!(
+                        "{name} named you as their buddy in Candidate Shield, the safety \
+                         service for election candidates. They {}.\n\nCall {name} now. If you \
+                         cannot reach them, call 999.\n\nTheir police contact has been alerted \
+                         too. Do not reply to this email.",
+                        reason.buddy_words()
                     ),
                 })
             }
@@ -604,6 +657,65 @@ mod tests {
         assert_eq!(
             render(CREDENTIAL_CHANGED, &OutboxParams::new(), None, &NoSecrets),
             Err(RenderError::BadParams)
+        );
+    }
+
+    #[test]
+    fn checkin_reminder_says_when_and_links_to_the_session_only() {
+        // 7 May 2026 17:45 UTC is 18:45 in the UK.
+        let due = chrono::NaiveDate::from_ymd_opt(2026, 5, 7)
+            .unwrap()
+            .and_hms_opt(17, 45, 0)
+            .unwrap()
+            .and_utc()
+            .timestamp_millis();
+        let params = OutboxParams::new()
+            .with_int("session", 7)
+            .unwrap()
+            .with_int("due", due)
+            .unwrap();
+        let email = render(CHECKIN_REMINDER, &params, None, &NoSecrets).unwrap();
+        assert_eq!(email.subject, "Candidate Shield: check in by 18:45");
+        assert!(
+            email
+                .text_body
+                .contains("https://shield.example/check-in/7")
+        );
+        assert!(email.text_body.contains("18:45 (UK time)"));
+    }
+
+    #[test]
+    fn buddy_alarm_names_the_candidate_and_says_call_then_999() {
+        let params = OutboxParams::new()
+            .with_int("buddy_alarm", 9)
+            .unwrap()
+            .with_id("reason", "missed_check_in")
+            .unwrap();
+        let email = render(BUDDY_ALARM, &params, Some(b"Claire Whitfield"), &Plain).unwrap();
+        assert_eq!(
+            email.subject,
+            "Candidate Shield: Claire Whitfield may need help"
+        );
+        assert!(email.text_body.contains("missed a check-in"));
+        assert!(email.text_body.contains("call 999"));
+        assert!(
+            !email.text_body.contains("http"),
+            "no link: {}",
+            email.text_body
+        );
+        // Never for a duress alarm, and never without the name.
+        let duress = OutboxParams::new()
+            .with_int("buddy_alarm", 9)
+            .unwrap()
+            .with_id("reason", "duress")
+            .unwrap();
+        assert_eq!(
+            render(BUDDY_ALARM, &duress, Some(b"Claire"), &Plain),
+            Err(RenderError::BadParams)
+        );
+        assert_eq!(
+            render(BUDDY_ALARM, &params, None, &Plain),
+            Err(RenderError::MissingSecret)
         );
     }
 

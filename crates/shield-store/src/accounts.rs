@@ -315,6 +315,9 @@ pub const SEALED_COLUMNS: &[(&str, &str, &str)] = &[
     ("report_events", "note", "id"),
     ("force_webhooks", "secret", "id"),
     ("activities", "place", "id"),
+    ("checkin_sessions", "place", "id"),
+    ("checkin_sessions", "buddy", "id"),
+    ("checkin_buddies", "contact", "candidate_id"),
     ("security_requests", "details", "id"),
     ("security_request_events", "note", "id"),
 ];

@@ -61,6 +61,10 @@ pub struct ActivityRecord {
     /// Comma-separated checklist keys ticked.
     pub checklist: String,
     pub created_at_ms: i64,
+    /// When it was called off; a cancelled activity stays listed, marked as such.
+    pub cancelled_at_ms: Option<i64>,
+    /// Bumped by every change: the feed's `SEQUENCE`.
+    pub revision: i64,
 }
 
 impl ActivityRecord {
@@ -74,7 +78,7 @@ impl ActivityRecord {
 
 pub(crate) const ACTIVITY_SELECT: &str = "SELECT a.id, a.candidate_id, c.name AS candidate_name,
         k.name AS constituency, a.kind, a.starts_at_ms, a.ends_at_ms, a.place, a.people, a.alone,
-        a.checklist, a.created_at_ms
+        a.checklist, a.created_at_ms, a.cancelled_at_ms, a.revision
      FROM activities a
      JOIN candidates c ON c.id = a.candidate_id
      JOIN constituencies k ON k.code = c.constituency_code";
@@ -109,6 +113,33 @@ pub trait ActivityStore: Send + Sync {
         from_ms: EpochMs,
         limit: u32,
     ) -> Result<Vec<ActivityRecord>, StoreError>;
+
+    /// Activities of the candidates of a force (or of all) that overlap `[from_ms, to_ms)`,
+    /// cancelled ones included, soonest first: a month of the force's calendar.
+    async fn force_activities_between(
+        &self,
+        force: Option<&ForceCode>,
+        from_ms: EpochMs,
+        to_ms: EpochMs,
+        limit: u32,
+    ) -> Result<Vec<ActivityRecord>, StoreError>;
+
+    /// Replaces the ticked checklist items of an activity not cancelled; `false` if it is
+    /// cancelled or gone.
+    async fn set_activity_checklist(
+        &self,
+        id: i64,
+        checklist: &[String],
+        audit: &AuditEvent,
+    ) -> Result<bool, StoreError>;
+
+    /// Cancels an activity; `false` if it was already cancelled or is gone.
+    async fn cancel_activity(
+        &self,
+        id: i64,
+        now_ms: EpochMs,
+        audit: &AuditEvent,
+    ) -> Result<bool, StoreError>;
 
     /// Sets (or replaces) a person's calendar feed token.
     async fn set_calendar_token(
@@ -227,6 +258,83 @@ macro_rules! activities_impl {
                     .bind(i64::from(limit))
                     .fetch_all(&self.pool)
                     .await?)
+            }
+
+            async fn force_activities_between(
+                &self,
+                force: Option<&shield_domain::ForceCode>,
+                from_ms: shield_domain::EpochMs,
+                to_ms: shield_domain::EpochMs,
+                limit: u32,
+            ) -> Result<Vec<crate::activities::ActivityRecord>, crate::StoreError> {
+                let sql = format!(
+                    "{} WHERE a.ends_at_ms > $2 AND a.starts_at_ms < $3
+                       AND ($1 IS NULL OR EXISTS (SELECT 1 FROM constituency_forces l
+                          WHERE l.constituency_code = c.constituency_code AND l.force_code = $1))
+                     ORDER BY a.starts_at_ms, a.id LIMIT $4",
+                    crate::activities::ACTIVITY_SELECT
+                );
+                Ok(sqlx::query_as(&sql)
+                    .bind(force.map(|f| f.as_str().to_owned()))
+                    .bind(from_ms)
+                    .bind(to_ms)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn set_activity_checklist(
+                &self,
+                id: i64,
+                checklist: &[String],
+                audit: &shield_domain::audit::AuditEvent,
+            ) -> Result<bool, crate::StoreError> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query(
+                    "UPDATE activities SET checklist = $2, revision = revision + 1
+                     WHERE id = $1 AND cancelled_at_ms IS NULL",
+                )
+                .bind(id)
+                .bind(checklist.join(","))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if done != 1 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                let subject = shield_domain::audit::AuditSubject::new("activity", &id.to_string())
+                    .map_err(crate::reports_sql::field)?;
+                Self::append_audit(&mut *tx, &audit.clone().with_subject(subject)).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn cancel_activity(
+                &self,
+                id: i64,
+                now_ms: shield_domain::EpochMs,
+                audit: &shield_domain::audit::AuditEvent,
+            ) -> Result<bool, crate::StoreError> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query(
+                    "UPDATE activities SET cancelled_at_ms = $2, revision = revision + 1
+                     WHERE id = $1 AND cancelled_at_ms IS NULL",
+                )
+                .bind(id)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if done != 1 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                let subject = shield_domain::audit::AuditSubject::new("activity", &id.to_string())
+                    .map_err(crate::reports_sql::field)?;
+                Self::append_audit(&mut *tx, &audit.clone().with_subject(subject)).await?;
+                tx.commit().await?;
+                Ok(true)
             }
 
             async fn set_calendar_token(

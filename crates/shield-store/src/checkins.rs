@@ -35,6 +35,9 @@ pub struct NewCheckin {
     pub place: String,
     pub interval_ms: i64,
     pub ends_at_ms: EpochMs,
+    /// Someone to tell for this session only, instead of the candidate's standing buddy;
+    /// sealed as `checkin_sessions.buddy`.
+    pub buddy: Option<shield_domain::checkin::Buddy>,
 }
 
 impl std::fmt::Debug for NewCheckin {
@@ -93,7 +96,13 @@ pub struct CheckinRecord {
     pub alarm: Option<AlarmReason>,
     pub alarm_report_id: Option<i64>,
     pub closed_at_ms: Option<EpochMs>,
+    /// When the next reminder goes (`None` once sent, or for a closed session).
+    pub remind_at_ms: Option<EpochMs>,
+    /// Wrong PINs entered on this session.
+    pub pin_failures: i64,
     pub sealed_place: Vec<u8>,
+    /// This session's own buddy, sealed with `(checkin_sessions, buddy, id)`.
+    pub sealed_buddy: Option<Vec<u8>>,
 }
 
 /// A person's PIN hashes (Argon2id PHC strings).
@@ -132,7 +141,10 @@ pub(crate) struct CheckinRow {
     pub alarm: Option<String>,
     pub alarm_report_id: Option<i64>,
     pub closed_at_ms: Option<i64>,
+    pub remind_at_ms: Option<i64>,
+    pub pin_failures: i64,
     pub place: Vec<u8>,
+    pub buddy: Option<Vec<u8>>,
 }
 
 impl CheckinRow {
@@ -157,14 +169,17 @@ impl CheckinRow {
             alarm,
             alarm_report_id: self.alarm_report_id,
             closed_at_ms: self.closed_at_ms,
+            remind_at_ms: self.remind_at_ms,
+            pin_failures: self.pin_failures,
             sealed_place: self.place,
+            sealed_buddy: self.buddy,
         })
     }
 }
 
 pub(crate) const CHECKIN_SELECT: &str = "SELECT id, candidate_id, started_by, kind, interval_ms,
         started_at_ms, last_safe_at_ms, next_due_at_ms, ends_at_ms, status, alarm,
-        alarm_report_id, closed_at_ms, place
+        alarm_report_id, closed_at_ms, remind_at_ms, pin_failures, place, buddy
      FROM checkin_sessions";
 
 /// SQLite's pick of a due session: `$1` now, `$2` limit. Run inside `BEGIN IMMEDIATE`.
@@ -180,6 +195,39 @@ pub(crate) const POSTGRES_DUE_CHECKINS: &str = "SELECT id, next_due_at_ms, ends_
     WHERE status = 'active' AND (next_due_at_ms <= $1 OR ends_at_ms <= $1)
     ORDER BY next_due_at_ms, id LIMIT $2
     FOR NO KEY UPDATE SKIP LOCKED";
+
+/// SQLite's pick of a due reminder: `$1` now, `$2` limit. Run inside `BEGIN IMMEDIATE`.
+pub(crate) const SQLITE_DUE_REMINDERS: &str = "SELECT id, remind_at_ms
+    FROM checkin_sessions
+    WHERE status = 'active' AND remind_at_ms IS NOT NULL AND remind_at_ms <= $1
+    ORDER BY remind_at_ms, id LIMIT $2";
+
+/// PostgreSQL's pick of a due reminder; the clearing UPDATE re-checks the row.
+pub(crate) const POSTGRES_DUE_REMINDERS: &str = "SELECT id, remind_at_ms
+    FROM checkin_sessions
+    WHERE status = 'active' AND remind_at_ms IS NOT NULL AND remind_at_ms <= $1
+    ORDER BY remind_at_ms, id LIMIT $2
+    FOR NO KEY UPDATE SKIP LOCKED";
+
+/// The outbox template of a check-in reminder: params `session` (id, for the link) and `due`
+/// (epoch ms of the check-in). Content-free: no place, no activity.
+pub const CHECKIN_REMINDER: &str = "checkin_reminder";
+/// The outbox template of the email to a candidate's buddy when an alarm is raised: params
+/// `buddy_alarm` (the alarm report's id, never shown or linked) and `reason` (an
+/// `AlarmReason` key); the candidate's name travels sealed in the row's secret, bound to
+/// `(buddy_alerts, name, report id)`.
+pub const BUDDY_ALARM: &str = "buddy_alarm";
+
+/// What happened to a wrong PIN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WrongPin {
+    /// The session is not active (ended, or an alarm was raised): nothing counted.
+    Inactive,
+    /// Counted; this many tries are left.
+    Counted { left: i64 },
+    /// That was the last try: the session is closed as an alarm, this report raised.
+    Alarm(CreatedReport),
+}
 
 /// When a session's time ran out, which alarm it is.
 pub(crate) fn due_reason(next_due_at_ms: i64, ends_at_ms: i64) -> AlarmReason {
@@ -201,9 +249,23 @@ pub(crate) fn alarm_details(
     reason: AlarmReason,
     session: Option<&CheckinRow>,
     place: Option<String>,
+    buddy: Option<&shield_domain::checkin::Buddy>,
     now_ms: i64,
 ) -> Vec<u8> {
     let mut what = reason.what().to_owned();
+    if let Some(b) = buddy {
+        if reason.tells_buddy() {
+            what.push_str(&format!(
+                "\n\nTheir buddy, {} ({}, {}), has been emailed at the same time and asked to call them, and 999 if they cannot reach them.",
+                b.name, b.phone, b.email
+            ));
+        } else {
+            what.push_str(&format!(
+                "\n\nTheir buddy, {} ({}, {}), has NOT been told, so nothing reaches the person who may be with them.",
+                b.name, b.phone, b.email
+            ));
+        }
+    }
     let mut when_text = format!("Alarm raised {}", when(now_ms));
     if let Some(s) = session {
         let kind = shield_domain::checkin::ActivityKind::parse(&s.kind)
@@ -302,8 +364,40 @@ pub trait CheckinStore: Send + Sync {
         sealer: &dyn Sealer,
     ) -> Result<FiredDeadlines, StoreError>;
 
-    /// The earliest time a live session falls due.
+    /// The earliest time a live session falls due or is to be reminded.
     async fn next_checkin_due(&self) -> Result<Option<EpochMs>, StoreError>;
+
+    /// Emails the reminders of up to `limit` live sessions whose reminder time has passed:
+    /// each reminder is cleared by a conditional update in the transaction that queues its
+    /// email, so two workers send it once and a restart loses none.
+    async fn fire_due_reminders(
+        &self,
+        now_ms: EpochMs,
+        limit: u32,
+    ) -> Result<FiredDeadlines, StoreError>;
+
+    /// Counts a wrong PIN against an active session, in one transaction; the
+    /// [`shield_domain::checkin::MAX_PIN_FAILURES`]th closes it and raises an alarm.
+    async fn wrong_pin(
+        &self,
+        id: i64,
+        sealer: &dyn Sealer,
+        now_ms: EpochMs,
+        audit: &AuditEvent,
+    ) -> Result<WrongPin, StoreError>;
+
+    /// Sets (`Some`, sealed by the caller as `(checkin_buddies, contact, candidate id)`) or
+    /// removes (`None`) a candidate's buddy, with its audit event.
+    async fn set_checkin_buddy(
+        &self,
+        candidate: CandidateId,
+        sealed: Option<&[u8]>,
+        now_ms: EpochMs,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError>;
+
+    /// A candidate's buddy, sealed.
+    async fn checkin_buddy(&self, candidate: CandidateId) -> Result<Option<Vec<u8>>, StoreError>;
 }
 
 /// Fires both kinds of timer for the worker: check-in alarms first (their reports get their
@@ -345,16 +439,23 @@ impl crate::reports::DeadlineStore for Timers {
         {
             tracing::warn!(alarms = a.fired, "lone-working alarms raised");
         }
+        // Reminders after alarms: a session whose check-in has already passed raises its
+        // alarm instead of being reminded.
+        let reminders = self.store.fire_due_reminders(now_ms, limit).await;
         // A failure to fire alarms must not stop escalations, and the other way round.
         let deadlines = self.store.fire_due_deadlines(now_ms, limit).await;
         // Requests for additional security: their assess-by and decide-by deadlines.
         let security = self.store.fire_due_security_deadlines(now_ms, limit).await;
-        match (alarms, deadlines, security) {
-            (Ok(a), Ok(d), Ok(s)) => Ok(FiredDeadlines {
+        match (alarms, reminders, deadlines, security) {
+            (Ok(a), Ok(r), Ok(d), Ok(s)) => Ok(FiredDeadlines {
+                // Reminders are not escalations: they count as notifications only.
                 fired: a.fired + d.fired + s.fired,
-                notifications: a.notifications + d.notifications + s.notifications,
+                notifications: a.notifications
+                    + r.notifications
+                    + d.notifications
+                    + s.notifications,
             }),
-            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => Err(e),
+            (Err(e), _, _, _) | (_, Err(e), _, _) | (_, _, Err(e), _) | (_, _, _, Err(e)) => Err(e),
         }
     }
 
@@ -374,10 +475,10 @@ impl crate::reports::DeadlineStore for Timers {
 }
 
 /// Implements [`CheckinStore`] for one backend; `$due_sql` is `SQLITE_DUE_CHECKINS` or
-/// `POSTGRES_DUE_CHECKINS`. Lock order: the session row, then (through the report) the audit
+/// `POSTGRES_DUE_CHECKINS`, `$remind_sql` the matching `*_DUE_REMINDERS`. Lock order: the session row, then (through the report) the audit
 /// head, as in `reports_impl!`.
 macro_rules! checkins_impl {
-    ($store:ty, $db:ty, $due_sql:expr) => {
+    ($store:ty, $db:ty, $due_sql:expr, $remind_sql:expr) => {
         impl $store {
             async fn checkin_row(
                 conn: &mut <$db as sqlx::Database>::Connection,
@@ -413,6 +514,31 @@ macro_rules! checkins_impl {
                         .open("checkin_sessions", "place", s.id, &s.place)
                         .and_then(|p| String::from_utf8(p).ok())
                 });
+                // The buddy: this session's own, else the candidate's standing one (a value
+                // that will not open is skipped: the police are alerted regardless).
+                let session_buddy = session.and_then(|s| {
+                    s.buddy.as_ref().and_then(|b| {
+                        sealer
+                            .open("checkin_sessions", "buddy", s.id, b)
+                            .and_then(|p| serde_json::from_slice(&p).ok())
+                    })
+                });
+                let buddy: Option<shield_domain::checkin::Buddy> = match session_buddy {
+                    Some(b) => Some(b),
+                    None => {
+                        let sealed: Option<(Vec<u8>,)> = sqlx::query_as(
+                            "SELECT contact FROM checkin_buddies WHERE candidate_id = $1",
+                        )
+                        .bind(candidate)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                        sealed.and_then(|(b,)| {
+                            sealer
+                                .open("checkin_buddies", "contact", candidate, &b)
+                                .and_then(|p| serde_json::from_slice(&p).ok())
+                        })
+                    }
+                };
                 let report = crate::reports::NewReport {
                     candidate_id: shield_domain::CandidateId(candidate),
                     reported_by: shield_domain::UserId(reported_by),
@@ -420,7 +546,13 @@ macro_rules! checkins_impl {
                     happening_now: true,
                     priority: shield_domain::report::Priority::P1,
                     reasons: vec![reason.reason().to_owned()],
-                    details: crate::checkins::alarm_details(reason, session, place, now_ms),
+                    details: crate::checkins::alarm_details(
+                        reason,
+                        session,
+                        place,
+                        buddy.as_ref(),
+                        now_ms,
+                    ),
                     offender_tokens: Vec::new(),
                     evidence: Vec::new(),
                     // A duress alarm must not show on the candidate's side.
@@ -440,7 +572,31 @@ macro_rules! checkins_impl {
                         .with_detail("checkin_session", &s.id.to_string())
                         .map_err(crate::reports_sql::field)?;
                 }
-                let created = Self::insert_report(&mut *conn, &report, sealer, now_ms, &audit).await?;
+                let mut created =
+                    Self::insert_report(&mut *conn, &report, sealer, now_ms, &audit).await?;
+                // The buddy is told at once, with the named contacts: their name, what
+                // happened, "call them, then 999". Never for a duress alarm.
+                if let Some(b) = buddy.as_ref().filter(|_| reason.tells_buddy()) {
+                    let (name,): (String,) =
+                        sqlx::query_as("SELECT name FROM candidates WHERE id = $1")
+                            .bind(candidate)
+                            .fetch_one(&mut *conn)
+                            .await?;
+                    let to = shield_domain::Email::parse(&b.email).map_err(crate::reports_sql::field)?;
+                    let params = crate::outbox::OutboxParams::new()
+                        .with_int("buddy_alarm", created.id)
+                        .and_then(|p| p.with_id("reason", reason.key()))
+                        .map_err(crate::reports_sql::field)?;
+                    let msg = crate::outbox::NewOutboxMessage::email(
+                        &to,
+                        crate::checkins::BUDDY_ALARM,
+                        params,
+                    )
+                    .map_err(crate::reports_sql::field)?
+                    .with_secret(sealer.seal("buddy_alerts", "name", created.id, name.as_bytes()));
+                    created.notifications +=
+                        Self::notify_report(&mut *conn, created.id, &[msg], now_ms).await?;
+                }
                 if let Some(s) = session {
                     sqlx::query("UPDATE checkin_sessions SET alarm_report_id = $2 WHERE id = $1")
                         .bind(s.id)
@@ -508,8 +664,8 @@ macro_rules! checkins_impl {
                 let (id,): (i64,) = sqlx::query_as(
                     "INSERT INTO checkin_sessions (candidate_id, started_by, kind, place,
                         interval_ms, started_at_ms, last_safe_at_ms, next_due_at_ms, ends_at_ms,
-                        status)
-                     VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, 'active') RETURNING id",
+                        status, remind_at_ms)
+                     VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, 'active', $9) RETURNING id",
                 )
                 .bind(session.candidate_id.0)
                 .bind(session.started_by.0)
@@ -519,12 +675,26 @@ macro_rules! checkins_impl {
                 .bind(now_ms)
                 .bind(now_ms + session.interval_ms)
                 .bind(session.ends_at_ms)
+                .bind(shield_domain::checkin::reminder_at(
+                    (now_ms + session.interval_ms).min(session.ends_at_ms),
+                    session.interval_ms,
+                ))
                 .fetch_one(&mut *tx)
                 .await?;
                 let sealed = sealer.seal("checkin_sessions", "place", id, session.place.as_bytes());
-                sqlx::query("UPDATE checkin_sessions SET place = $2 WHERE id = $1")
+                let buddy = match &session.buddy {
+                    Some(b) => Some(sealer.seal(
+                        "checkin_sessions",
+                        "buddy",
+                        id,
+                        &serde_json::to_vec(b).map_err(|e| crate::StoreError::Corrupt(e.to_string()))?,
+                    )),
+                    None => None,
+                };
+                sqlx::query("UPDATE checkin_sessions SET place = $2, buddy = $3 WHERE id = $1")
                     .bind(id)
                     .bind(sealed)
+                    .bind(buddy)
                     .execute(&mut *tx)
                     .await?;
                 Self::append_audit(&mut *tx, &Self::checkin_audit(audit, id)?).await?;
@@ -567,19 +737,27 @@ macro_rules! checkins_impl {
                 audit: &shield_domain::audit::AuditEvent,
             ) -> Result<Option<shield_domain::EpochMs>, crate::StoreError> {
                 let mut tx = self.begin_write().await?;
-                let row: Option<(i64,)> = sqlx::query_as(
+                let row: Option<(i64, i64, i64)> = sqlx::query_as(
                     "UPDATE checkin_sessions SET last_safe_at_ms = $2,
                         next_due_at_ms = $2 + interval_ms
-                     WHERE id = $1 AND status = 'active' RETURNING next_due_at_ms",
+                     WHERE id = $1 AND status = 'active'
+                     RETURNING next_due_at_ms, interval_ms, ends_at_ms",
                 )
                 .bind(id)
                 .bind(now_ms)
                 .fetch_optional(&mut *tx)
                 .await?;
-                let Some((next,)) = row else {
+                let Some((next, interval, ends_at)) = row else {
                     tx.rollback().await?;
                     return Ok(None);
                 };
+                // The next reminder, in the same transaction: a reminder already sent for
+                // this check-in is not sent again, and one not yet sent moves with it.
+                sqlx::query("UPDATE checkin_sessions SET remind_at_ms = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(shield_domain::checkin::reminder_at(next.min(ends_at), interval))
+                    .execute(&mut *tx)
+                    .await?;
                 Self::append_audit(&mut *tx, &Self::checkin_audit(audit, id)?).await?;
                 tx.commit().await?;
                 Ok(Some(next))
@@ -603,7 +781,8 @@ macro_rules! checkins_impl {
                     ),
                 };
                 let done = sqlx::query(
-                    "UPDATE checkin_sessions SET status = $2, alarm = $3, closed_at_ms = $4
+                    "UPDATE checkin_sessions SET status = $2, alarm = $3, closed_at_ms = $4,
+                        remind_at_ms = NULL
                      WHERE id = $1 AND status = 'active'",
                 )
                 .bind(id)
@@ -651,7 +830,7 @@ macro_rules! checkins_impl {
                 if let Some(id) = session {
                     let closed = sqlx::query(
                         "UPDATE checkin_sessions SET status = 'alarm', alarm = 'panic',
-                            closed_at_ms = $3
+                            closed_at_ms = $3, remind_at_ms = NULL
                          WHERE id = $1 AND candidate_id = $2 AND status = 'active'",
                     )
                     .bind(id)
@@ -702,7 +881,8 @@ macro_rules! checkins_impl {
                     };
                     let reason = crate::checkins::due_reason(next_due, ends_at);
                     let fired = sqlx::query(
-                        "UPDATE checkin_sessions SET status = 'alarm', alarm = $2, closed_at_ms = $3
+                        "UPDATE checkin_sessions SET status = 'alarm', alarm = $2, closed_at_ms = $3,
+                            remind_at_ms = NULL
                          WHERE id = $1 AND status = 'active'",
                     )
                     .bind(id)
@@ -738,16 +918,182 @@ macro_rules! checkins_impl {
             async fn next_checkin_due(
                 &self,
             ) -> Result<Option<shield_domain::EpochMs>, crate::StoreError> {
-                let (next, ends): (Option<i64>, Option<i64>) = sqlx::query_as(
-                    "SELECT MIN(next_due_at_ms), MIN(ends_at_ms) FROM checkin_sessions
-                     WHERE status = 'active'",
+                let (next, ends, remind): (Option<i64>, Option<i64>, Option<i64>) = sqlx::query_as(
+                    "SELECT MIN(next_due_at_ms), MIN(ends_at_ms), MIN(remind_at_ms)
+                     FROM checkin_sessions WHERE status = 'active'",
                 )
                 .fetch_one(&self.pool)
                 .await?;
-                Ok(match (next, ends) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                })
+                Ok([next, ends, remind].into_iter().flatten().min())
+            }
+
+            async fn fire_due_reminders(
+                &self,
+                now_ms: shield_domain::EpochMs,
+                limit: u32,
+            ) -> Result<crate::reports::FiredDeadlines, crate::StoreError> {
+                let mut out = crate::reports::FiredDeadlines::default();
+                for _ in 0..limit {
+                    let mut tx = self.begin_write().await?;
+                    let picked: Option<(i64, i64)> = sqlx::query_as($remind_sql)
+                        .bind(now_ms)
+                        .bind(1_i64)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    let Some((id, remind_at)) = picked else {
+                        tx.rollback().await?;
+                        break;
+                    };
+                    // Cleared only if still this reminder of a live session: a second
+                    // worker, an "I'm safe" or an end that got there first wins.
+                    let row: Option<(i64, i64, i64)> = sqlx::query_as(
+                        "UPDATE checkin_sessions SET remind_at_ms = NULL
+                         WHERE id = $1 AND status = 'active' AND remind_at_ms = $2
+                         RETURNING next_due_at_ms, ends_at_ms, started_by",
+                    )
+                    .bind(id)
+                    .bind(remind_at)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let Some((next_due, ends_at, started_by)) = row else {
+                        tx.rollback().await?;
+                        continue;
+                    };
+                    // Whichever comes first raises the alarm: the check-in or the end.
+                    let next_due = next_due.min(ends_at);
+                    // The person doing the check-ins (the candidate, or whoever started the
+                    // session for them), if their account is still active.
+                    let email: Option<(String,)> = sqlx::query_as(
+                        "SELECT email FROM users WHERE id = $1 AND status = 'active'",
+                    )
+                    .bind(started_by)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    // A check-in already missed gets its alarm, not a reminder.
+                    if next_due > now_ms
+                        && let Some(Ok(to)) = email.map(|(e,)| shield_domain::Email::parse(&e))
+                    {
+                        let params = crate::outbox::OutboxParams::new()
+                            .with_int("session", id)
+                            .and_then(|p| p.with_int("due", next_due))
+                            .map_err(crate::reports_sql::field)?;
+                        let msg = crate::outbox::NewOutboxMessage::email(
+                            &to,
+                            crate::checkins::CHECKIN_REMINDER,
+                            params,
+                        )
+                        .map_err(crate::reports_sql::field)?;
+                        Self::enqueue_outbox(&mut *tx, &msg, now_ms).await?;
+                        out.notifications += 1;
+                    }
+                    tx.commit().await?;
+                    out.fired += 1;
+                }
+                Ok(out)
+            }
+
+            async fn wrong_pin(
+                &self,
+                id: i64,
+                sealer: &dyn crate::reports::Sealer,
+                now_ms: shield_domain::EpochMs,
+                audit: &shield_domain::audit::AuditEvent,
+            ) -> Result<crate::checkins::WrongPin, crate::StoreError> {
+                let max = shield_domain::checkin::MAX_PIN_FAILURES;
+                let mut tx = self.begin_write().await?;
+                let counted: Option<(i64,)> = sqlx::query_as(
+                    "UPDATE checkin_sessions SET pin_failures = pin_failures + 1
+                     WHERE id = $1 AND status = 'active' RETURNING pin_failures",
+                )
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some((failures,)) = counted else {
+                    tx.rollback().await?;
+                    return Ok(crate::checkins::WrongPin::Inactive);
+                };
+                let outcome = if failures >= max {
+                    let reason = shield_domain::checkin::AlarmReason::PinGuesses;
+                    sqlx::query(
+                        "UPDATE checkin_sessions SET status = 'alarm', alarm = $2, closed_at_ms = $3,
+                            remind_at_ms = NULL
+                         WHERE id = $1 AND status = 'active'",
+                    )
+                    .bind(id)
+                    .bind(reason.key())
+                    .bind(now_ms)
+                    .execute(&mut *tx)
+                    .await?;
+                    let row = Self::checkin_row(&mut *tx, id).await?.ok_or_else(|| {
+                        crate::StoreError::Conflict(format!("no check-in session {id}"))
+                    })?;
+                    let created = Self::raise_alarm(
+                        &mut *tx,
+                        row.candidate_id,
+                        row.started_by,
+                        reason,
+                        Some(&row),
+                        sealer,
+                        now_ms,
+                    )
+                    .await?;
+                    crate::checkins::WrongPin::Alarm(created)
+                } else {
+                    crate::checkins::WrongPin::Counted { left: max - failures }
+                };
+                let event = Self::checkin_audit(audit, id)?
+                    .with_detail("failures", &failures.to_string())
+                    .map_err(crate::reports_sql::field)?;
+                Self::append_audit(&mut *tx, &event).await?;
+                tx.commit().await?;
+                Ok(outcome)
+            }
+
+            async fn set_checkin_buddy(
+                &self,
+                candidate: shield_domain::CandidateId,
+                sealed: Option<&[u8]>,
+                now_ms: shield_domain::EpochMs,
+                audit: &shield_domain::audit::AuditEvent,
+            ) -> Result<(), crate::StoreError> {
+                let mut tx = self.begin_write().await?;
+                match sealed {
+                    Some(blob) => {
+                        sqlx::query(
+                            "INSERT INTO checkin_buddies (candidate_id, contact, updated_at_ms)
+                             VALUES ($1, $2, $3)
+                             ON CONFLICT (candidate_id) DO UPDATE SET contact = excluded.contact,
+                                updated_at_ms = excluded.updated_at_ms",
+                        )
+                        .bind(candidate.0)
+                        .bind(blob)
+                        .bind(now_ms)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    None => {
+                        sqlx::query("DELETE FROM checkin_buddies WHERE candidate_id = $1")
+                            .bind(candidate.0)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                Self::append_audit(&mut *tx, audit).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn checkin_buddy(
+                &self,
+                candidate: shield_domain::CandidateId,
+            ) -> Result<Option<Vec<u8>>, crate::StoreError> {
+                let row: Option<(Vec<u8>,)> = sqlx::query_as(
+                    "SELECT contact FROM checkin_buddies WHERE candidate_id = $1",
+                )
+                .bind(candidate.0)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(|(b,)| b))
             }
         }
     };

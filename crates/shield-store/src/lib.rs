@@ -33,7 +33,8 @@ use shield_domain::{
 pub use activities::{ActivityRecord, ActivityStore, NewActivity};
 pub use audit::{AuditStore, AuditVerification};
 pub use checkins::{
-    CheckinRecord, CheckinStatus, CheckinStore, EndKind, NewCheckin, PinHashes, Timers,
+    BUDDY_ALARM, CHECKIN_REMINDER, CheckinRecord, CheckinStatus, CheckinStore, EndKind, NewCheckin,
+    PinHashes, Timers, WrongPin,
 };
 pub use clock::SystemClock;
 pub use error::StoreError;

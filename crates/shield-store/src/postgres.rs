@@ -63,7 +63,8 @@ crate::reports::reports_impl!(
 crate::checkins::checkins_impl!(
     PgStore,
     sqlx::Postgres,
-    crate::checkins::POSTGRES_DUE_CHECKINS
+    crate::checkins::POSTGRES_DUE_CHECKINS,
+    crate::checkins::POSTGRES_DUE_REMINDERS
 );
 crate::activities::activities_impl!(PgStore, sqlx::Postgres);
 crate::delegates::delegates_impl!(PgStore, sqlx::Postgres);

@@ -156,6 +156,16 @@ pub struct ReportRecord {
 }
 
 /// A row of a queue or a list.
+/// The facts an access decision about one report rests on (see [`ReportStore::report_access`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportAccess {
+    pub candidate: CandidateId,
+    /// The owning force first, then the others in code order.
+    pub forces: Vec<ForceCode>,
+    /// A silent (duress) report, hidden from the candidate's side.
+    pub silent: bool,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReportSummary {
     pub id: i64,
@@ -285,12 +295,21 @@ pub trait ReportStore: Send + Sync {
 
     async fn report(&self, id: i64) -> Result<Option<ReportRecord>, StoreError>;
 
+    /// What an access decision about a report needs, in one read: its candidate, the forces
+    /// (owner first) and whether it is silent. `None` when the report does not exist.
+    async fn report_access(&self, id: i64) -> Result<Option<ReportAccess>, StoreError>;
+
     /// The forces a report's candidate belongs to (for the policy), primary first; `None` when
     /// the report does not exist.
     async fn report_scope(
         &self,
         id: i64,
-    ) -> Result<Option<(CandidateId, Vec<ForceCode>)>, StoreError>;
+    ) -> Result<Option<(CandidateId, Vec<ForceCode>)>, StoreError> {
+        Ok(self
+            .report_access(id)
+            .await?
+            .map(|a| (a.candidate, a.forces)))
+    }
 
     async fn reports(&self, filter: &ReportFilter) -> Result<Vec<ReportSummary>, StoreError>;
 
@@ -873,17 +892,17 @@ macro_rules! reports_impl {
                 row.into_record(forces).map(Some)
             }
 
-            async fn report_scope(
+            async fn report_access(
                 &self,
                 id: i64,
-            ) -> Result<Option<(shield_domain::CandidateId, Vec<shield_domain::ForceCode>)>, crate::StoreError>
-            {
-                let row: Option<(i64, String)> =
-                    sqlx::query_as("SELECT candidate_id, owner_force FROM reports WHERE id = $1")
-                        .bind(id)
-                        .fetch_optional(&self.pool)
-                        .await?;
-                let Some((candidate, owner)) = row else { return Ok(None) };
+            ) -> Result<Option<crate::reports::ReportAccess>, crate::StoreError> {
+                let row: Option<(i64, String, bool)> = sqlx::query_as(
+                    "SELECT candidate_id, owner_force, silent FROM reports WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+                let Some((candidate, owner, silent)) = row else { return Ok(None) };
                 // The forces the report went to, and any that serve the candidate's
                 // constituency now: owner first, then the rest in code order.
                 let rows: Vec<(String,)> = sqlx::query_as(
@@ -905,7 +924,11 @@ macro_rules! reports_impl {
                 others.sort();
                 let mut forces = vec![crate::records::force_code(&owner)?];
                 forces.extend(others);
-                Ok(Some((shield_domain::CandidateId(candidate), forces)))
+                Ok(Some(crate::reports::ReportAccess {
+                    candidate: shield_domain::CandidateId(candidate),
+                    forces,
+                    silent,
+                }))
             }
 
             async fn reports(

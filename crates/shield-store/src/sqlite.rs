@@ -78,7 +78,8 @@ crate::reports::reports_impl!(
 crate::checkins::checkins_impl!(
     SqliteStore,
     sqlx::Sqlite,
-    crate::checkins::SQLITE_DUE_CHECKINS
+    crate::checkins::SQLITE_DUE_CHECKINS,
+    crate::checkins::SQLITE_DUE_REMINDERS
 );
 crate::activities::activities_impl!(SqliteStore, sqlx::Sqlite);
 crate::delegates::delegates_impl!(SqliteStore, sqlx::Sqlite);

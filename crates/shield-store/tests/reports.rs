@@ -505,6 +505,9 @@ async fn create_routes_to_owner_and_informed_forces(db: TestDb) {
         Some((f.jack, vec![force_code(TVP), force_code(SURREY)]))
     );
     assert_eq!(s.report_scope(id + 1000).await.unwrap(), None);
+    let access = s.report_access(id).await.unwrap().unwrap();
+    assert_eq!(access.candidate, f.jack);
+    assert!(!access.silent, "an ordinary report is not silent");
 
     // A single-force constituency: the lead only, nobody informed, no webhook.
     let other = s

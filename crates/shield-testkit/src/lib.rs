@@ -1,10 +1,9 @@
 #![doc = include_str!("../README.md")]
 
 pub mod browser;
-mod smtp;
 
 pub use browser::{Browser, PHONE, page};
-pub use smtp::{ReceivedEmail, SinkTimeout, SmtpSink};
+pub use shield_smtp_sink::{ReceivedEmail, SinkTimeout, SmtpSink};
 
 use std::path::PathBuf;
 use std::sync::Arc;

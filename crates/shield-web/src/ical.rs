@@ -10,6 +10,10 @@ pub(crate) struct Event {
     pub summary: String,
     pub location: String,
     pub description: String,
+    /// Called off: `STATUS:CANCELLED`, so subscribed calendars strike or drop it.
+    pub cancelled: bool,
+    /// `SEQUENCE`: the activity's revision, bumped by every change.
+    pub sequence: i64,
 }
 
 /// Escapes a TEXT value: backslash, semicolon, comma and newlines.
@@ -75,6 +79,15 @@ pub(crate) fn calendar(name: &str, events: &[Event], now_ms: i64) -> String {
             format!("SUMMARY:{}", escape(&e.summary)),
             format!("LOCATION:{}", escape(&e.location)),
             format!("DESCRIPTION:{}", escape(&e.description)),
+            format!("SEQUENCE:{}", e.sequence.max(0)),
+            format!(
+                "STATUS:{}",
+                if e.cancelled {
+                    "CANCELLED"
+                } else {
+                    "CONFIRMED"
+                }
+            ),
             "END:VEVENT".to_owned(),
         ] {
             fold(&line, &mut out);

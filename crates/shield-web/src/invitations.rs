@@ -120,9 +120,19 @@ impl InvitationOpener {
 }
 
 impl SecretOpener for InvitationOpener {
-    /// Opens an invitation's token, or a force webhook's signing secret (sealed as
-    /// `force_webhooks.secret` of the row the `webhook` parameter names).
+    /// Opens an invitation's token, a force webhook's signing secret (sealed as
+    /// `force_webhooks.secret` of the row the `webhook` parameter names), or the candidate's
+    /// name in a buddy's alarm email (sealed as `buddy_alerts.name` of the alarm report).
     fn open(&self, sealed: &[u8], context: SecretContext<'_>) -> Result<SecretString, OpenError> {
+        if let Some(report) = context.params.int("buddy_alarm") {
+            return shield_crypto::open_string(
+                &self.keys,
+                Aad::new("buddy_alerts", "name", &report.to_string()),
+                sealed,
+            )
+            .map(|t| SecretString::from(t.to_string()))
+            .map_err(|_| OpenError);
+        }
         if let Some(webhook) = context.params.int("webhook") {
             return shield_crypto::open_string(
                 &self.keys,

@@ -171,6 +171,10 @@ pub fn router(state: AppState) -> Router {
             get(html::checkin::index).post(html::checkin::start),
         )
         .route("/check-in/pins", post(html::checkin::set_pins))
+        .route(
+            "/check-in/buddy",
+            get(html::buddy::form).post(html::buddy::save),
+        )
         .route("/check-in/panic", post(html::checkin::panic))
         .route("/check-in/{id}", get(html::checkin::show))
         .route("/check-in/{id}/safe", post(html::checkin::safe))
@@ -180,6 +184,16 @@ pub fn router(state: AppState) -> Router {
             get(html::activities::index).post(html::activities::create),
         )
         .route("/activities/force", get(html::activities::force))
+        .route(
+            "/activities/force/calendar",
+            get(html::calendar_month::show),
+        )
+        .route("/activities/{id}", get(html::activity::show))
+        .route(
+            "/activities/{id}/checklist",
+            post(html::activity::checklist),
+        )
+        .route("/activities/{id}/cancel", post(html::activity::cancel))
         .route(
             "/calendar",
             get(html::activities::calendar).post(html::activities::calendar_create),
@@ -294,6 +308,20 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/activities",
             get(api::activities::list).post(api::activities::create),
+        )
+        .route(
+            "/api/activities/force/calendar",
+            get(api::activities::month),
+        )
+        .route("/api/activities/{id}", get(api::activities::show))
+        .route(
+            "/api/activities/{id}/checklist",
+            post(api::activities::checklist),
+        )
+        .route("/api/activities/{id}/cancel", post(api::activities::cancel))
+        .route(
+            "/api/check-ins/buddy",
+            get(api::checkins::buddy).post(api::checkins::set_buddy),
         )
         .route(
             "/api/security-requests",

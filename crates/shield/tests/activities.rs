@@ -5,6 +5,7 @@
 mod common;
 
 use axum::http::StatusCode;
+use common::ics::{Event, parse_ics};
 use common::{Client, enrol_with_password, state};
 use serde_json::json;
 use shield_domain::audit::{AuditAction, AuditEvent, AuditOutcome};
@@ -13,7 +14,10 @@ use shield_store::accounts::{Enrolment, NewInvitation, NewUser};
 use shield_testkit::{TestDb, both_backends};
 use shield_web::AppState;
 
-both_backends!(activities_registered_seen_by_force_and_fed_as_icalendar);
+both_backends!(
+    activities_registered_seen_by_force_and_fed_as_icalendar,
+    checklist_edited_and_activity_cancelled_in_feed_list_and_month_calendar,
+);
 
 const TV: &str = "E23000029";
 const ESSEX: &str = "E23000028";
@@ -110,74 +114,6 @@ async fn make_feed(client: &mut Client) -> String {
         "{path}"
     );
     path
-}
-
-/// One parsed VEVENT: property name → unescaped value.
-type Event = std::collections::BTreeMap<String, String>;
-
-/// Parses a feed by hand, strictly: CRLF line ends, no physical line over 75 octets,
-/// continuation lines unfolded, BEGIN/END balanced, TEXT values unescaped.
-fn parse_ics(body: &[u8]) -> Vec<Event> {
-    let text = std::str::from_utf8(body).expect("UTF-8");
-    assert!(text.ends_with("\r\n"), "ends with CRLF");
-    let physical: Vec<&str> = text[..text.len() - 2].split("\r\n").collect();
-    for line in &physical {
-        assert!(line.len() <= 75, "line over 75 octets: {line:?}");
-        assert!(
-            !line.contains('\n') && !line.contains('\r'),
-            "bare line break"
-        );
-    }
-    let mut lines: Vec<String> = Vec::new();
-    for line in physical {
-        match line.strip_prefix(' ') {
-            Some(rest) => lines.last_mut().expect("a line to continue").push_str(rest),
-            None => lines.push(line.to_owned()),
-        }
-    }
-    assert_eq!(lines.first().map(String::as_str), Some("BEGIN:VCALENDAR"));
-    assert_eq!(lines.last().map(String::as_str), Some("END:VCALENDAR"));
-    assert!(lines.iter().any(|l| l == "VERSION:2.0"));
-    assert!(lines.iter().any(|l| l.starts_with("PRODID:")));
-    let mut events = Vec::new();
-    let mut current: Option<Event> = None;
-    for line in &lines[1..lines.len() - 1] {
-        let (name, value) = line.split_once(':').expect("NAME:VALUE");
-        match (name, current.as_mut()) {
-            ("BEGIN", None) => {
-                assert_eq!(value, "VEVENT");
-                current = Some(Event::new());
-            }
-            ("END", Some(_)) => {
-                assert_eq!(value, "VEVENT");
-                events.push(current.take().unwrap());
-            }
-            (_, Some(e)) => {
-                let mut out = String::new();
-                let mut chars = value.chars();
-                while let Some(c) = chars.next() {
-                    if c == '\\' {
-                        match chars.next() {
-                            Some('n') | Some('N') => out.push('\n'),
-                            Some(c @ ('\\' | ';' | ',')) => out.push(c),
-                            other => panic!("bad escape \\{other:?} in {line:?}"),
-                        }
-                    } else {
-                        assert!(
-                            !(matches!(c, ';' | ',')
-                                && matches!(name, "SUMMARY" | "LOCATION" | "DESCRIPTION")),
-                            "unescaped {c} in {line:?}"
-                        );
-                        out.push(c);
-                    }
-                }
-                assert!(e.insert(name.to_owned(), out).is_none(), "{name} twice");
-            }
-            (_, None) => {}
-        }
-    }
-    assert!(current.is_none(), "unterminated VEVENT");
-    events
 }
 
 fn is_utc(value: &str) -> bool {
@@ -440,5 +376,202 @@ async fn activities_registered_seen_by_force_and_fed_as_icalendar(db: TestDb) {
     assert_eq!(
         fetch_feed("/calendar/not-a-token.ics", &state).await.0,
         StatusCode::NOT_FOUND
+    );
+}
+
+async fn checklist_edited_and_activity_cancelled_in_feed_list_and_month_calendar(db: TestDb) {
+    shield::demo::load(db.store.as_ref()).await.unwrap();
+    let (state, _clock) = state(db.store.clone());
+    let people = shield::demo::invite_people(&state).await.unwrap();
+    let mut claire = Client::new(state.clone());
+    enrol_with_password(&mut claire, &people[0].link_path).await;
+    let mut contact_tv = signed_in(
+        &state,
+        Role::ForceContact,
+        "tv.contact@police.example",
+        vec![ForceCode::parse(TV).unwrap()],
+    )
+    .await;
+    let mut contact_essex = signed_in(
+        &state,
+        Role::ForceContact,
+        "essex.contact@police.example",
+        vec![ForceCode::parse(ESSEX).unwrap()],
+    )
+    .await;
+
+    // A hustings in January 2030, registered through the API with one item ticked.
+    let csrf = csrf_of(&claire).await;
+    let made = claire
+        .post_json(
+            "/api/activities",
+            &csrf,
+            &json!({ "kind": "hustings", "starts": "2030-01-15T18:00", "ends": "2030-01-15T20:00",
+                     "place": "St Mary's Church Hall", "people": 80, "alone": false, "checklist": ["exits"] }),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    let id = serde_json::from_str::<serde_json::Value>(&made.body).unwrap()["id"]
+        .as_i64()
+        .unwrap();
+
+    // The checklist is edited after registering: police informed now, exits unticked.
+    let page = claire.get(&format!("/activities/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("id=\"save-checklist\""), "{}", page.body);
+    let saved = claire
+        .post(
+            &format!("/activities/{id}/checklist"),
+            &[("csrf", &csrf), ("check_police", "yes")],
+        )
+        .await;
+    assert_eq!(
+        saved.location.as_deref(),
+        Some(format!("/activities/{id}?done=checklist").as_str())
+    );
+    let record = state.store.activity(id).await.unwrap().unwrap();
+    assert_eq!((record.checklist.as_str(), record.revision), ("police", 1));
+
+    // The police of the force see it in the feed (SEQUENCE 1, confirmed) …
+    let feed = make_feed(&mut contact_tv).await;
+    let (status, events) = fetch_feed(&feed, &state).await;
+    assert_eq!(status, StatusCode::OK);
+    let uid = format!("activity-{id}@candidate-shield");
+    let event = events
+        .iter()
+        .find(|e| e["UID"] == uid)
+        .expect("in the feed");
+    assert_eq!(
+        (event["SEQUENCE"].as_str(), event["STATUS"].as_str()),
+        ("1", "CONFIRMED")
+    );
+    assert!(
+        event["DESCRIPTION"].contains("[x] I have told the police about it"),
+        "{event:?}"
+    );
+    assert!(
+        event["DESCRIPTION"].contains("[ ] I know where the exits are"),
+        "{event:?}"
+    );
+
+    // … and in the month calendar: a table with a caption and a header per weekday, the
+    // activity on its UK day, linking to its page. Another force's calendar does not have it.
+    let month = contact_tv
+        .get("/activities/force/calendar?month=2030-01")
+        .await;
+    assert_eq!(month.status, StatusCode::OK, "{}", month.body);
+    assert!(
+        month
+            .body
+            .contains("<caption class=\"table__caption\">Activities in January 2030")
+    );
+    assert!(
+        month
+            .body
+            .contains("<th scope=\"col\"><abbr title=\"Monday\">Mon</abbr></th>")
+    );
+    let link = format!("href=\"/activities/{id}\"");
+    assert!(month.body.contains(&link), "{}", month.body);
+    let day = month.body.find("Tue 15 Jan").expect("the 15th");
+    assert!(month.body[day..].find(&link).unwrap() < month.body[day..].find("Wed 16 Jan").unwrap());
+    assert!(
+        month
+            .text()
+            .contains("18:00–20:00 Hustings: Claire Whitfield"),
+        "{}",
+        month.text()
+    );
+    let other = contact_essex
+        .get("/activities/force/calendar?month=2030-01")
+        .await;
+    assert_eq!(other.status, StatusCode::OK);
+    assert!(!other.body.contains(&link));
+    assert_eq!(
+        contact_tv
+            .get("/activities/force/calendar?month=January")
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+    let api = contact_tv
+        .get("/api/activities/force/calendar?month=2030-01")
+        .await;
+    let api: serde_json::Value = serde_json::from_str(&api.body).unwrap();
+    assert_eq!(api["month"], "2030-01");
+    assert_eq!(api["activities"][0]["id"], id);
+
+    // The police see the activity's page but cannot change it.
+    let theirs = contact_tv.get(&format!("/activities/{id}")).await;
+    assert_eq!(theirs.status, StatusCode::OK);
+    assert!(theirs.text().contains("St Mary's Church Hall"));
+    assert!(!theirs.body.contains("cancel-activity") && !theirs.body.contains("save-checklist"));
+    let police_csrf = csrf_of(&contact_tv).await;
+    let refused = contact_tv
+        .post(
+            &format!("/activities/{id}/cancel"),
+            &[("csrf", &police_csrf)],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+    // Claire cancels it: it stays listed, marked cancelled, everywhere.
+    let cancelled = claire
+        .post(&format!("/activities/{id}/cancel"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(
+        cancelled.location.as_deref(),
+        Some(format!("/activities/{id}?done=cancelled").as_str())
+    );
+    let page = claire
+        .get(&format!("/activities/{id}?done=cancelled"))
+        .await;
+    assert!(page.body.contains("id=\"cancelled\""), "{}", page.body);
+    assert!(!page.body.contains("save-checklist"), "no more edits");
+    let late = claire
+        .post(
+            &format!("/activities/{id}/checklist"),
+            &[("csrf", &csrf), ("check_exits", "yes")],
+        )
+        .await;
+    assert_eq!(late.status, StatusCode::BAD_REQUEST);
+    let late = claire
+        .post_json(
+            &format!("/api/activities/{id}/checklist"),
+            &csrf,
+            &json!({ "checklist": ["exits"] }),
+        )
+        .await;
+    assert_eq!(late.status, StatusCode::BAD_REQUEST);
+    let (_, events) = fetch_feed(&feed, &state).await;
+    let event = events
+        .iter()
+        .find(|e| e["UID"] == uid)
+        .expect("still in the feed");
+    assert_eq!(
+        (event["SEQUENCE"].as_str(), event["STATUS"].as_str()),
+        ("2", "CANCELLED")
+    );
+    assert!(
+        event["SUMMARY"].starts_with("Cancelled: Hustings"),
+        "{event:?}"
+    );
+    let list = contact_tv.get("/activities/force").await;
+    let row = &list.body[list.body.find(&format!("id=\"activity-{id}\"")).unwrap()..];
+    assert!(
+        row[..row.find("</tr>").unwrap()].contains("Cancelled"),
+        "{row}"
+    );
+    let month = contact_tv
+        .get("/activities/force/calendar?month=2030-01")
+        .await;
+    let item = &month.body[month.body.find(&format!("calendar-activity-{id}")).unwrap()..];
+    assert!(
+        item[..item.find("</li>").unwrap()].contains("Cancelled"),
+        "{item}"
+    );
+    let api = claire.get(&format!("/api/activities/{id}")).await;
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&api.body).unwrap()["cancelled"],
+        true
     );
 }

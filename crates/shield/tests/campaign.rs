@@ -27,6 +27,9 @@ both_backends!(
     duress_pin_raises_silent_alarm,
     panic_button_raises_p1_at_once,
     alarm_survives_restart_and_two_workers_raise_it_once,
+    reminder_before_each_check_in_once_across_workers,
+    wrong_pins_lock_the_session_and_raise_an_alarm,
+    a_session_buddy_is_told_instead_of_the_standing_one,
 );
 
 const MINUTE: i64 = 60_000;
@@ -38,6 +41,11 @@ const HANTS_LEAD: &str = "joanne.price@hampshire.police.example";
 const NEEDS_ATTENTION_P1: &str = "Candidate Shield: a P1 report needs you";
 const INFORMED_P1: &str = "Candidate Shield: a P1 report in a constituency you share";
 const ESCALATED_P1: &str = "Candidate Shield: ESCALATED P1 report not yet acknowledged";
+
+const CLAIRE: &str = "claire.whitfield@civic.example";
+const BUDDY: &str = "sam.whitfield@family.example";
+const BUDDY_P1: &str = "Candidate Shield: Claire Whitfield may need help";
+const REMINDER: &str = "Candidate Shield: check in by";
 
 const PIN: &str = "2468";
 const DURESS: &str = "1357";
@@ -225,6 +233,84 @@ async fn world(db: &TestDb) -> World {
     }
 }
 
+/// Claire names her buddy on the check-in page (a recent sign-in: it is a sensitive detail).
+async fn set_buddy(claire: &mut Client) {
+    let page = claire.get("/check-in").await;
+    assert!(page.text().contains("Choose a buddy"), "{}", page.text());
+    let form = claire.get("/check-in/buddy").await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    let csrf = form.csrf();
+    // Bad input: the summary names each field, and nothing is saved.
+    let bad = claire
+        .post(
+            "/check-in/buddy",
+            &[
+                ("csrf", &csrf),
+                ("buddy_name", ""),
+                ("buddy_email", "sam"),
+                ("buddy_phone", "12"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    for message in [
+        "Enter your buddy's name",
+        "Enter your buddy's email",
+        "UK phone number",
+    ] {
+        assert!(bad.text().contains(message), "{}", bad.text());
+    }
+    assert!(bad.body.contains("href=\"#buddy_email\""), "{}", bad.body);
+    let saved = claire
+        .post(
+            "/check-in/buddy",
+            &[
+                ("csrf", &csrf),
+                ("buddy_name", "Sam Whitfield"),
+                ("buddy_email", BUDDY),
+                ("buddy_phone", "07700 900456"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        saved.location.as_deref(),
+        Some("/check-in?buddy=saved"),
+        "{}",
+        saved.body
+    );
+    let page = claire.get("/check-in?buddy=saved").await;
+    assert!(
+        page.text().contains("Your buddy is saved"),
+        "{}",
+        page.text()
+    );
+    // Sealed at rest: the stored value is not the plaintext.
+    let candidate = candidate_of(claire).await;
+    let sealed = claire
+        .state
+        .store
+        .checkin_buddy(candidate)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&sealed).contains("Sam"));
+    // The form shows it back to her, and so does the API (which checks input the same way).
+    assert!(claire.get("/check-in/buddy").await.body.contains(BUDDY));
+    let api = claire.get("/api/check-ins/buddy").await;
+    assert_eq!(api.status, StatusCode::OK, "{}", api.body);
+    let api: serde_json::Value = serde_json::from_str(&api.body).unwrap();
+    assert_eq!(api["buddy"]["phone"], "07700900456");
+    let bad = claire
+        .post_json(
+            "/api/check-ins/buddy",
+            &csrf,
+            &json!({ "name": "Sam Whitfield", "email": "not-an-email", "phone": "07700 900456" }),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("buddy_email"), "{}", bad.body);
+}
+
 /// Starts a session through the form; returns its id.
 async fn start_session(claire: &mut Client, interval: &str) -> i64 {
     let csrf = csrf_of(claire).await;
@@ -282,6 +368,7 @@ fn details(state: &AppState, r: &ReportRecord) -> serde_json::Value {
 async fn missed_check_in_alerts_named_contact(db: TestDb) {
     let mut w = world(&db).await;
     let candidate = candidate_of(&w.claire).await;
+    set_buddy(&mut w.claire).await;
     let t0 = w.clock.now_ms();
     let id = start_session(&mut w.claire, "15").await;
     let s = w.state.store.checkin_session(id).await.unwrap().unwrap();
@@ -300,16 +387,27 @@ async fn missed_check_in_alerts_named_contact(db: TestDb) {
     assert_eq!((tick.escalated, tick.claimed), (0, 0), "{tick:?}");
     assert!(alarm_reports(&w.state, candidate).await.is_empty());
 
-    // A millisecond before the pushed check-in, still nothing.
+    // A millisecond before the pushed check-in, no alarm: only Claire's reminder (five
+    // minutes before) has gone.
     w.clock
         .advance_ms(29 * MINUTE - (w.clock.now_ms() - t0) - 1);
     let tick = w.worker.tick().await.unwrap();
-    assert_eq!((tick.escalated, tick.claimed), (0, 0), "{tick:?}");
+    assert_eq!((tick.escalated, tick.sent), (0, 1), "{tick:?}");
+    let mail = next_mail(&w.sink, &mut w.seen, 1).await;
+    assert_eq!(mail[0].recipients, vec![CLAIRE.to_owned()]);
+    assert!(
+        mail[0]
+            .subject
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with(REMINDER)
+    );
 
-    // Missed: one tick raises the P1 and the named lead contact's email leaves.
+    // Missed: one tick raises the P1, and the named lead contact's email and the buddy's
+    // leave together.
     w.clock.advance_ms(2);
     let tick = w.worker.tick().await.unwrap();
-    assert_eq!((tick.escalated, tick.sent), (1, 2), "{tick:?}");
+    assert_eq!((tick.escalated, tick.sent), (1, 3), "{tick:?}");
     let alarms = alarm_reports(&w.state, candidate).await;
     assert_eq!(alarms.len(), 1);
     let r = &alarms[0];
@@ -324,12 +422,36 @@ async fn missed_check_in_alerts_named_contact(db: TestDb) {
         "Elm Road and Mill Lane, Harrowfield (odd numbers)"
     );
     assert!(d["what"].as_str().unwrap().contains("did not check in"));
-    let mail = next_mail(&w.sink, &mut w.seen, 2).await;
+    // The police see who the buddy is and that they were told.
+    assert!(
+        d["what"]
+            .as_str()
+            .unwrap()
+            .contains("Sam Whitfield (07700900456"),
+        "{d}"
+    );
+    let mail = next_mail(&w.sink, &mut w.seen, 3).await;
     assert_eq!(
         addressed(&mail),
-        pairs(&[(TV_LEAD, NEEDS_ATTENTION_P1), (HANTS_LEAD, INFORMED_P1)])
+        pairs(&[
+            (TV_LEAD, NEEDS_ATTENTION_P1),
+            (HANTS_LEAD, INFORMED_P1),
+            (BUDDY, BUDDY_P1),
+        ])
     );
-    assert!(mail.iter().all(|m| is_about(m, r.id)));
+    let (police, buddy): (Vec<_>, Vec<_>) = mail.iter().partition(|m| m.recipients[0] != BUDDY);
+    assert!(police.iter().all(|m| is_about(m, r.id)));
+    // The buddy's email: her name, what happened, call her, then 999; no link, no place.
+    let text = buddy[0].text();
+    assert!(
+        text.contains("Claire Whitfield") && text.contains("missed a check-in"),
+        "{text}"
+    );
+    assert!(text.contains("call 999"), "{text}");
+    assert!(
+        !text.contains("http") && !text.contains("Elm Road"),
+        "{text}"
+    );
     let s = w.state.store.checkin_session(id).await.unwrap().unwrap();
     assert_eq!(s.status, CheckinStatus::Alarm);
     assert_eq!(s.alarm_report_id, Some(r.id));
@@ -357,6 +479,8 @@ async fn missed_check_in_alerts_named_contact(db: TestDb) {
 async fn duress_pin_raises_silent_alarm(db: TestDb) {
     let mut w = world(&db).await;
     let candidate = candidate_of(&w.claire).await;
+    // Claire has a buddy, who must not be told of a duress alarm (AlarmReason::tells_buddy).
+    set_buddy(&mut w.claire).await;
 
     // A normal end first, to compare against: nothing is raised, ever.
     let normal = start_session(&mut w.claire, "30").await;
@@ -416,13 +540,24 @@ async fn duress_pin_raises_silent_alarm(db: TestDb) {
             .contains("duress PIN")
     );
     let tick = w.worker.tick().await.unwrap();
-    assert_eq!((tick.escalated, tick.sent), (0, 2), "{tick:?}");
+    assert_eq!(
+        (tick.escalated, tick.sent),
+        (0, 2),
+        "no buddy email: {tick:?}"
+    );
     let mail = next_mail(&w.sink, &mut w.seen, 2).await;
     assert_eq!(
         addressed(&mail),
         pairs(&[(TV_LEAD, NEEDS_ATTENTION_P1), (HANTS_LEAD, INFORMED_P1)])
     );
     assert!(mail.iter().all(|m| is_about(m, r.id)));
+    assert!(
+        details(&w.state, r)["what"]
+            .as_str()
+            .unwrap()
+            .contains("has NOT been told"),
+        "the police know the buddy was kept out"
+    );
 
     // Silent: nothing on the candidate's side shows it. Not in her lists, not at its address
     // (404, as if it did not exist), and no email to her when the police act on it.
@@ -587,5 +722,261 @@ async fn alarm_survives_restart_and_two_workers_raise_it_once(mut db: TestDb) {
     assert_eq!(
         addressed(&mail),
         pairs(&[(TV_LEAD, NEEDS_ATTENTION_P1), (HANTS_LEAD, INFORMED_P1)])
+    );
+}
+
+async fn reminder_before_each_check_in_once_across_workers(db: TestDb) {
+    let mut w = world(&db).await;
+    let t0 = w.clock.now_ms();
+    let id = start_session(&mut w.claire, "30").await;
+    // The page shows the next check-in as a clock time, large.
+    let page = w.claire.get(&format!("/check-in/{id}")).await;
+    let due = shield_domain::uktime::clock_time(t0 + 30 * MINUTE);
+    assert!(
+        page.body
+            .contains(&format!("<span id=\"next-due-clock\">{due}</span>")),
+        "{}",
+        page.body
+    );
+
+    // Nothing a millisecond before the reminder (five minutes before the check-in)…
+    w.clock.advance_ms(25 * MINUTE - 1);
+    let tick = w.worker.tick().await.unwrap();
+    assert_eq!(tick.claimed, 0, "{tick:?}");
+
+    // …then one reminder, however many workers tick at once.
+    w.clock.advance_ms(1);
+    let second = mail_worker("instance-2", &w.state, &w.sink);
+    let (a, b) = tokio::join!(w.worker.tick(), second.tick());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.sent + b.sent, 1, "{a:?} {b:?}");
+    assert_eq!(a.escalated + b.escalated, 0);
+    let mail = next_mail(&w.sink, &mut w.seen, 1).await;
+    assert_eq!(mail[0].recipients, vec![CLAIRE.to_owned()]);
+    assert_eq!(
+        mail[0].subject.as_deref(),
+        Some(format!("{REMINDER} {due}").as_str())
+    );
+    let text = mail[0].text();
+    assert!(
+        text.contains(&format!("http://localhost/check-in/{id}")),
+        "{text}"
+    );
+    assert!(!text.contains("Elm Road"), "content-free: {text}");
+    for worker in [&w.worker, &second] {
+        assert_eq!(worker.tick().await.unwrap().claimed, 0);
+    }
+    let s = w.state.store.checkin_session(id).await.unwrap().unwrap();
+    assert_eq!(s.remind_at_ms, None, "sent, so cleared");
+
+    // "I'm safe" sets the next reminder, which a "restarted" worker (a new one, the old
+    // dropped) still sends: the timer is a row.
+    let csrf = csrf_of(&w.claire).await;
+    w.claire
+        .post(&format!("/check-in/{id}/safe"), &[("csrf", &csrf)])
+        .await;
+    let s = w.state.store.checkin_session(id).await.unwrap().unwrap();
+    assert_eq!(s.remind_at_ms, Some(s.next_due_at_ms - 5 * MINUTE));
+    drop(second);
+    let restarted = mail_worker("instance-3", &w.state, &w.sink);
+    w.clock.advance_ms(25 * MINUTE);
+    let tick = restarted.tick().await.unwrap();
+    assert_eq!((tick.sent, tick.escalated), (1, 0), "{tick:?}");
+    next_mail(&w.sink, &mut w.seen, 1).await;
+
+    // Ended: no more reminders.
+    w.claire
+        .post(
+            &format!("/check-in/{id}/end"),
+            &[("csrf", &csrf), ("pin", PIN)],
+        )
+        .await;
+    w.clock.advance_ms(60 * MINUTE);
+    assert_eq!(restarted.tick().await.unwrap().claimed, 0);
+}
+
+async fn wrong_pins_lock_the_session_and_raise_an_alarm(db: TestDb) {
+    let mut w = world(&db).await;
+    let candidate = candidate_of(&w.claire).await;
+    let id = start_session(&mut w.claire, "60").await;
+    let csrf = csrf_of(&w.claire).await;
+    let max = shield_domain::checkin::MAX_PIN_FAILURES;
+    for tried in 1..max {
+        let wrong = w
+            .claire
+            .post(
+                &format!("/check-in/{id}/end"),
+                &[("csrf", &csrf), ("pin", "0000")],
+            )
+            .await;
+        assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+        let left = max - tried;
+        assert!(
+            wrong.text().contains(&format!("{left} tr")),
+            "{tried}: {}",
+            wrong.text()
+        );
+        let s = w.state.store.checkin_session(id).await.unwrap().unwrap();
+        assert_eq!((s.pin_failures, s.status), (tried, CheckinStatus::Active));
+    }
+    assert!(alarm_reports(&w.state, candidate).await.is_empty());
+
+    // The last try: the session takes no more PINs, and an alarm is raised at once.
+    let last = w
+        .claire
+        .post(
+            &format!("/check-in/{id}/end"),
+            &[("csrf", &csrf), ("pin", "9999")],
+        )
+        .await;
+    assert_eq!(last.status, StatusCode::BAD_REQUEST);
+    assert!(
+        last.text().contains("no longer takes a PIN"),
+        "{}",
+        last.text()
+    );
+    let s = w.state.store.checkin_session(id).await.unwrap().unwrap();
+    assert_eq!(
+        (s.pin_failures, s.status, s.alarm),
+        (
+            max,
+            CheckinStatus::Alarm,
+            Some(shield_domain::checkin::AlarmReason::PinGuesses)
+        )
+    );
+    let alarms = alarm_reports(&w.state, candidate).await;
+    assert_eq!(alarms.len(), 1);
+    assert_eq!(alarms[0].reasons, vec!["Too many wrong PINs".to_owned()]);
+    assert_eq!(alarms[0].priority, Priority::P1);
+
+    // Not even the right PIN (or the duress PIN) works now, and nothing more is counted.
+    for pin in [PIN, DURESS] {
+        let late = w
+            .claire
+            .post(
+                &format!("/check-in/{id}/end"),
+                &[("csrf", &csrf), ("pin", pin)],
+            )
+            .await;
+        assert_eq!(late.status, StatusCode::BAD_REQUEST);
+        assert!(late.text().contains("no longer active"), "{}", late.text());
+    }
+    let api = w
+        .claire
+        .post_json(
+            &format!("/api/check-ins/{id}/end"),
+            &csrf,
+            &json!({ "pin": PIN }),
+        )
+        .await;
+    assert_eq!(api.status, StatusCode::BAD_REQUEST);
+    assert_eq!(alarm_reports(&w.state, candidate).await.len(), 1);
+    let page = w.claire.get(&format!("/check-in/{id}")).await;
+    assert!(
+        page.text().contains("too many wrong PINs"),
+        "{}",
+        page.text()
+    );
+
+    // The named contact is alerted.
+    let tick = w.worker.tick().await.unwrap();
+    assert_eq!(tick.sent, 2, "{tick:?}");
+    let mail = next_mail(&w.sink, &mut w.seen, 2).await;
+    assert_eq!(
+        addressed(&mail),
+        pairs(&[(TV_LEAD, NEEDS_ATTENTION_P1), (HANTS_LEAD, INFORMED_P1)])
+    );
+
+    // The API counts wrong PINs against its own session the same way.
+    let other = start_session(&mut w.claire, "60").await;
+    let wrong = w
+        .claire
+        .post_json(
+            &format!("/api/check-ins/{other}/end"),
+            &csrf,
+            &json!({ "pin": "0000" }),
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+    assert!(wrong.body.contains("4 tries left"), "{}", wrong.body);
+}
+
+async fn a_session_buddy_is_told_instead_of_the_standing_one(db: TestDb) {
+    let mut w = world(&db).await;
+    set_buddy(&mut w.claire).await;
+    let csrf = csrf_of(&w.claire).await;
+    let start = |buddy_email: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("kind", "canvassing".to_owned()),
+            ("place", "Market Square".to_owned()),
+            ("interval", "30".to_owned()),
+            ("hours", "2".to_owned()),
+            ("session_buddy_name", "Priya Shah".to_owned()),
+            ("session_buddy_email", buddy_email.to_owned()),
+            ("session_buddy_phone", "07700 900777".to_owned()),
+        ]
+    };
+    // Half a buddy is a named error, and no session starts.
+    let form = start("priya");
+    let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let bad = w.claire.post("/check-in", &fields).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad.body.contains("href=\"#session_buddy_email\""),
+        "{}",
+        bad.body
+    );
+    let candidate = candidate_of(&w.claire).await;
+    assert!(
+        w.state
+            .store
+            .checkin_sessions(candidate, 5)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let form = start("priya.shah@canvass.example");
+    let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let started = w.claire.post("/check-in", &fields).await;
+    let id: i64 = started
+        .location
+        .expect("started")
+        .trim_start_matches("/check-in/")
+        .parse()
+        .unwrap();
+    let s = w.state.store.checkin_session(id).await.unwrap().unwrap();
+    let sealed = s.sealed_buddy.expect("sealed with the session");
+    assert!(!String::from_utf8_lossy(&sealed).contains("Priya"));
+
+    // The panic button: the session's buddy is told, the standing one is not.
+    let page = w
+        .claire
+        .post(
+            "/check-in/panic",
+            &[("csrf", &csrf), ("session", &id.to_string())],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let tick = w.worker.tick().await.unwrap();
+    assert_eq!(tick.sent, 3, "{tick:?}");
+    let mail = next_mail(&w.sink, &mut w.seen, 3).await;
+    assert_eq!(
+        addressed(&mail),
+        pairs(&[
+            (TV_LEAD, NEEDS_ATTENTION_P1),
+            (HANTS_LEAD, INFORMED_P1),
+            ("priya.shah@canvass.example", BUDDY_P1),
+        ])
+    );
+    let buddy = mail
+        .iter()
+        .find(|m| m.recipients[0] != TV_LEAD && m.recipients[0] != HANTS_LEAD)
+        .unwrap();
+    assert!(
+        buddy.text().contains("pressed the panic button"),
+        "{}",
+        buddy.text()
     );
 }

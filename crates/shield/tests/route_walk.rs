@@ -34,12 +34,14 @@ enum Access {
     /// A force's report queue and the offender search: its police, coordinators.
     ReportQueue,
     /// One report of Claire's (Thames Valley, Hampshire informed): Claire, the police of
-    /// either force, coordinators; never another candidate, another force or an admin.
+    /// either force, coordinators; never another candidate, another force or an admin. Also
+    /// one of Claire's registered activities, which the same people see.
     ReportOwn,
     /// Acting on a report as police: police of the candidate's forces and coordinators only.
     ReportHandle,
     /// One of Claire's check-in sessions: Claire (or a delegate granted `Report`) only; never
-    /// another candidate, the police, coordinators or admins.
+    /// another candidate, the police, coordinators or admins. Also changing one of Claire's
+    /// activities (its checklist, cancelling it), which only her side does.
     CheckinOwn,
     /// The signed-in candidate's own delegates: that candidate only (never a delegate).
     Delegates,
@@ -294,6 +296,18 @@ const WALK: &[(&str, &str, &str, Access)] = &[
         "/api/reports/{report}/messages",
         Access::ReportOwn,
     ),
+    (
+        "GET",
+        "/check-in/buddy",
+        "/check-in/buddy",
+        Access::CandidateOwn,
+    ),
+    (
+        "POST",
+        "/check-in/buddy",
+        "/check-in/buddy",
+        Access::CandidateOwn,
+    ),
     ("GET", "/check-in", "/check-in", Access::ReportCreate),
     ("POST", "/check-in", "/check-in", Access::ReportCreate),
     (
@@ -369,6 +383,66 @@ const WALK: &[(&str, &str, &str, Access)] = &[
         "/activities/force",
         "/activities/force",
         Access::ReportQueue,
+    ),
+    (
+        "GET",
+        "/activities/force/calendar",
+        "/activities/force/calendar",
+        Access::ReportQueue,
+    ),
+    (
+        "GET",
+        "/activities/{id}",
+        "/activities/{activity}",
+        Access::ReportOwn,
+    ),
+    (
+        "POST",
+        "/activities/{id}/checklist",
+        "/activities/{activity}/checklist",
+        Access::CheckinOwn,
+    ),
+    (
+        "POST",
+        "/activities/{id}/cancel",
+        "/activities/{activity}/cancel",
+        Access::CheckinOwn,
+    ),
+    (
+        "GET",
+        "/api/activities/force/calendar",
+        "/api/activities/force/calendar",
+        Access::ReportQueue,
+    ),
+    (
+        "GET",
+        "/api/activities/{id}",
+        "/api/activities/{activity}",
+        Access::ReportOwn,
+    ),
+    (
+        "POST",
+        "/api/activities/{id}/checklist",
+        "/api/activities/{activity}/checklist",
+        Access::CheckinOwn,
+    ),
+    (
+        "POST",
+        "/api/activities/{id}/cancel",
+        "/api/activities/{activity}/cancel",
+        Access::CheckinOwn,
+    ),
+    (
+        "GET",
+        "/api/check-ins/buddy",
+        "/api/check-ins/buddy",
+        Access::CandidateOwn,
+    ),
+    (
+        "POST",
+        "/api/check-ins/buddy",
+        "/api/check-ins/buddy",
+        Access::CandidateOwn,
     ),
     ("GET", "/calendar", "/calendar", Access::ReportQueue),
     ("POST", "/calendar", "/calendar", Access::ReportQueue),
@@ -691,10 +765,40 @@ async fn claire_checkin(state: &AppState, claire: &Client) -> i64 {
         place: "Elm Road".into(),
         interval_ms: 30 * 60_000,
         ends_at_ms: now + 2 * 60 * 60_000,
+        buddy: None,
     };
     state
         .store
         .start_checkin(&session, &TestSealer(&state.keys), now, &audit)
+        .await
+        .unwrap()
+}
+
+/// A hustings of Claire's next week, registered straight in the store.
+async fn claire_activity(state: &AppState, claire: &Client) -> i64 {
+    let user = claire_user(state, claire).await;
+    let candidate = candidate_of(state, claire).await;
+    let now = state.clock.now_ms();
+    let at = chrono::DateTime::from_timestamp_millis(now).unwrap();
+    let audit = AuditEvent::new(
+        AuditAction::parse("activity_registered").unwrap(),
+        AuditOutcome::Success,
+        at,
+    );
+    let activity = shield_store::NewActivity {
+        candidate_id: candidate,
+        created_by: user,
+        kind: "hustings".into(),
+        starts_at_ms: now + 7 * 24 * 3_600_000,
+        ends_at_ms: now + 7 * 24 * 3_600_000 + 2 * 3_600_000,
+        place: "St Mary's Church Hall".into(),
+        people: 80,
+        alone: false,
+        checklist: vec!["exits".into()],
+    };
+    state
+        .store
+        .create_activity(&activity, &TestSealer(&state.keys), now, &audit)
         .await
         .unwrap()
 }
@@ -952,6 +1056,7 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
         .candidate_id;
     let (report, evidence) = claire_report(&state, &claire).await;
     let checkin = claire_checkin(&state, &claire).await;
+    let activity = claire_activity(&state, &claire).await;
     let claire_id = candidate_of(&state, &claire).await;
     let aisha_id = candidate_of(&state, &aisha).await;
     // Delegates: Claire's agent (View + Report) and Aisha's (View + Report).
@@ -966,6 +1071,7 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
             .replace("{request}", &security_request.to_string())
             .replace("{assessed}", &assessed_request.to_string())
             .replace("{checkin}", &checkin.to_string())
+            .replace("{activity}", &activity.to_string())
             .replace("{claire}", &claire_id.to_string())
             .replace("{priya}", &priya.to_string())
             .replace("{report}", &report.to_string())

@@ -2,8 +2,8 @@
 //! upcoming activities, and registering one. Writes need `x-csrf-token`.
 
 use axum::Json;
-use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -11,8 +11,12 @@ use serde_json::{Value, json};
 use super::{Api, ApiError};
 use crate::auth::guard::{Authorized, Target};
 use crate::auth::passkey::CsrfHeader;
-use crate::auth::report_guard::ReportForGuard;
+use crate::auth::report_guard::{
+    ActivityEditGuard, ActivityGuard, ForceActivitiesGuard, ReportForGuard,
+};
 use crate::html::activities::{ActivityForm, activity_view, check_activity, register};
+use crate::html::activity::{Changed, cancel_activity, edit_checklist};
+use crate::html::calendar_month::{MonthQuery, month_activities};
 use crate::{AppError, AppState};
 
 fn activity_json(state: &AppState, a: &shield_store::ActivityRecord) -> Result<Value, AppError> {
@@ -27,6 +31,8 @@ fn activity_json(state: &AppState, a: &shield_store::ActivityRecord) -> Result<V
         "people": a.people,
         "alone": a.alone,
         "checklist": a.checklist_items(),
+        "cancelled": a.cancelled_at_ms.is_some(),
+        "revision": a.revision,
     }))
 }
 
@@ -111,4 +117,108 @@ pub(crate) async fn create(
         .map_err(AppError::from)?
         .ok_or(AppError::NotFound)?;
     Ok((StatusCode::CREATED, Json(activity_json(&state, &record)?)))
+}
+
+async fn one(state: &AppState, id: i64) -> Result<Value, AppError> {
+    let record = state.store.activity(id).await?.ok_or(AppError::NotFound)?;
+    let mut v = activity_json(state, &record)?;
+    v["candidate"] = json!(record.candidate_name);
+    v["constituency"] = json!(record.constituency);
+    Ok(v)
+}
+
+/// `GET /api/activities/{id}`: the candidate's side and the police of their forces.
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    Api(_auth): Api<Authorized<ActivityGuard>>,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(one(&state, id).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ChecklistBody {
+    checklist: Vec<String>,
+}
+
+/// `POST /api/activities/{id}/checklist`: replaces the ticked items.
+pub(crate) async fn checklist(
+    State(state): State<AppState>,
+    Api(auth): Api<Authorized<ActivityEditGuard>>,
+    Api(_csrf): Api<CsrfHeader>,
+    Path(id): Path<i64>,
+    json: Result<Json<ChecklistBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(b) = json.map_err(|e| ApiError(AppError::bad_request("body", e.body_text())))?;
+    if let Some(unknown) = b.checklist.iter().find(|c| {
+        !crate::html::activities::CHECKLIST
+            .iter()
+            .any(|(k, _)| k == c)
+    }) {
+        return Err(AppError::bad_request(
+            "checklist",
+            format!("Unknown checklist item {unknown:?}: exits, someone_knows or police"),
+        )
+        .into());
+    }
+    let tick = |k: &str| {
+        if b.checklist.iter().any(|c| c == k) {
+            "yes"
+        } else {
+            ""
+        }
+    };
+    match edit_checklist(
+        &state,
+        &auth.actor,
+        id,
+        tick("exits"),
+        tick("someone_knows"),
+        tick("police"),
+    )
+    .await?
+    {
+        Changed::Done => Ok(Json(one(&state, id).await?)),
+        Changed::Refused(why) => Err(AppError::bad_request("checklist", why).into()),
+    }
+}
+
+/// `POST /api/activities/{id}/cancel`: 200 with the activity; cancelling twice is harmless.
+pub(crate) async fn cancel(
+    State(state): State<AppState>,
+    Api(auth): Api<Authorized<ActivityEditGuard>>,
+    Api(_csrf): Api<CsrfHeader>,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    cancel_activity(&state, &auth.actor, id).await?;
+    Ok(Json(one(&state, id).await?))
+}
+
+/// `GET /api/activities/force/calendar?force=CODE&month=YYYY-MM`: a month of a force's
+/// activities (all forces for coordinators without `force`), cancelled ones included.
+pub(crate) async fn month(
+    State(state): State<AppState>,
+    Api(auth): Api<Authorized<ForceActivitiesGuard>>,
+    Query(q): Query<MonthQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let m = crate::html::calendar_month::month(q.month.as_deref(), state.clock.now_ms())?;
+    let records = month_activities(&state, &auth.target, &m).await?;
+    let mut items = Vec::new();
+    for a in &records {
+        let mut v = activity_json(&state, a)?;
+        v["candidate"] = json!(a.candidate_name);
+        v["constituency"] = json!(a.constituency);
+        items.push(v);
+    }
+    let force = match &auth.target {
+        Target::Force(f) => Some(f.to_string()),
+        _ => None,
+    };
+    Ok(Json(json!({
+        "month": m.key(),
+        "force": force,
+        "from_ms": m.from_ms,
+        "to_ms": m.to_ms,
+        "activities": items,
+    })))
 }

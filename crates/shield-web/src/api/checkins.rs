@@ -9,14 +9,17 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use shield_domain::checkin::AlarmReason;
-use shield_store::{CheckinRecord, CheckinStatus, EndKind};
+use shield_store::{CheckinRecord, CheckinStatus};
 
 use super::{Api, ApiError};
-use crate::auth::guard::{Authorized, Target};
+use crate::auth::guard::{Authorized, EditOwnSensitive, Target};
 use crate::auth::passkey::CsrfHeader;
 use crate::auth::report_guard::{CheckinGuard, ReportForGuard};
-use crate::html::checkin::{check_start, raise_panic, start_session, which_pin};
-use crate::html::reports::{KeySealer, audit_event, open_text};
+use crate::html::buddy::{read_buddy, save_buddy};
+use crate::html::checkin::{
+    PinOutcome, check_session_buddy, check_start, end_with_pin, raise_panic, start_session,
+};
+use crate::html::reports::{audit_event, open_text};
 use crate::{AppError, AppState};
 
 fn body<T>(json: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
@@ -59,6 +62,9 @@ pub(crate) struct StartBody {
     place: String,
     interval_minutes: i64,
     hours: i64,
+    /// Someone to tell for this session only, instead of the standing buddy.
+    #[serde(default)]
+    buddy: Option<BuddyBody>,
 }
 
 /// `POST /api/check-ins` (`?candidate=ID` for a delegate).
@@ -79,7 +85,17 @@ pub(crate) async fn start(
             first.map(|f| f.message).unwrap_or_default(),
         )
     })?;
-    let Some(id) = start_session(&state, &auth.actor, *candidate, checked).await? else {
+    let buddy = match &b.buddy {
+        Some(bb) => check_session_buddy(&bb.name, &bb.email, &bb.phone).map_err(|p| {
+            let first = p.into_iter().next();
+            AppError::bad_request(
+                first.as_ref().map_or("buddy", |f| f.field),
+                first.map(|f| f.message).unwrap_or_default(),
+            )
+        })?,
+        None => None,
+    };
+    let Some(id) = start_session(&state, &auth.actor, *candidate, checked, buddy).await? else {
         return Err(AppError::bad_request("pin", "Set your PINs first, at /check-in").into());
     };
     Ok((StatusCode::CREATED, Json(load(&state, id).await?)))
@@ -127,25 +143,22 @@ pub(crate) async fn end(
     json: Result<Json<EndBody>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let b = body(json)?;
-    let Some(how) = which_pin(&state, &auth.actor, &b.pin).await? else {
-        return Err(AppError::bad_request("pin", "That PIN is not right").into());
-    };
-    let audit = audit_event(&state, &auth.actor, "checkin_ended", None)?;
-    state
-        .store
-        .end_checkin(
-            id,
-            how,
-            &KeySealer(&state.keys),
-            state.clock.now_ms(),
-            &audit,
+    match end_with_pin(&state, &auth.actor, id, &b.pin).await? {
+        PinOutcome::Ended => Ok(Json(json!({ "id": id, "status": "ended" }))),
+        PinOutcome::Wrong(left) => Err(AppError::bad_request(
+            "pin",
+            format!("That PIN is not right; {left} tries left"),
         )
-        .await
-        .map_err(AppError::from)?;
-    if how == EndKind::Duress {
-        state.wake_worker();
+        .into()),
+        PinOutcome::LockedOut => Err(AppError::bad_request(
+            "pin",
+            "That PIN is not right, too many times: the session takes no more PINs and an alarm has been raised",
+        )
+        .into()),
+        PinOutcome::Inactive => {
+            Err(AppError::bad_request("session", "The session is no longer active").into())
+        }
     }
-    Ok(Json(json!({ "id": id, "status": "ended" })))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -170,4 +183,52 @@ pub(crate) async fn panic(
         StatusCode::CREATED,
         Json(json!({ "report": created.id, "reference": created.reference, "priority": "P1" })),
     ))
+}
+
+/// `GET /api/check-ins/buddy`: the candidate's buddy (`null` if none). A sensitive read:
+/// audited, and it needs a recent sign-in.
+pub(crate) async fn buddy(
+    State(state): State<AppState>,
+    Api(auth): Api<Authorized<EditOwnSensitive>>,
+) -> Result<Json<Value>, ApiError> {
+    let candidate = auth.actor.candidate.ok_or(AppError::Forbidden)?;
+    let buddy = read_buddy(&state, &auth.actor, candidate).await?;
+    Ok(Json(json!({ "buddy": buddy })))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct BuddyBody {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    phone: String,
+    /// `true` removes the buddy.
+    #[serde(default)]
+    remove: bool,
+}
+
+/// `POST /api/check-ins/buddy`: sets (or, with `remove`, removes) the candidate's buddy.
+pub(crate) async fn set_buddy(
+    State(state): State<AppState>,
+    Api(auth): Api<Authorized<EditOwnSensitive>>,
+    Api(_csrf): Api<CsrfHeader>,
+    json: Result<Json<BuddyBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let b = body(json)?;
+    let candidate = auth.actor.candidate.ok_or(AppError::Forbidden)?;
+    if b.remove {
+        save_buddy(&state, &auth.actor, candidate, None).await?;
+        return Ok(Json(json!({ "buddy": null })));
+    }
+    let buddy = shield_domain::checkin::check_buddy(&b.name, &b.email, &b.phone).map_err(|p| {
+        let (field, e) = p
+            .into_iter()
+            .next()
+            .unwrap_or(("body", shield_domain::FieldError::new("")));
+        AppError::bad_request(field, e.message)
+    })?;
+    save_buddy(&state, &auth.actor, candidate, Some(&buddy)).await?;
+    Ok(Json(json!({ "buddy": buddy })))
 }

@@ -99,6 +99,29 @@ pub(crate) fn document() -> Value {
                         "checklist": { "type": "array", "items": { "type": "string", "enum": ["exits", "someone_knows", "police"] }, "description": "Ticked items (hustings and surgeries)" } } } } } },
                     "responses": with_errors(json!({ "201": { "description": "Registered: the activity" }, "400": { "description": "A field is missing or invalid; `field` names it" } })) }
             },
+            "/api/activities/{id}": { "get": { "operationId": "getActivity", "summary": "One activity: the candidate's side (delegates granted View) and the police of the candidate's forces",
+                "parameters": [ id_param() ],
+                "responses": with_errors(json!({ "200": { "description": "The activity, with `cancelled` and `revision` (the feed's SEQUENCE)" }, "404": { "description": "No such activity" } })) } },
+            "/api/activities/{id}/checklist": { "post": { "operationId": "editActivityChecklist", "summary": "Replace the ticked pre-event checklist items of a hustings or surgery (the candidate, or a delegate granted Report)",
+                "parameters": [ id_param(), csrf_header() ],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["checklist"], "properties": {
+                    "checklist": { "type": "array", "items": { "type": "string", "enum": ["exits", "someone_knows", "police"] } } } } } } },
+                "responses": with_errors(json!({ "200": { "description": "The activity" }, "400": { "description": "Cancelled, no checklist for this kind, or an unknown item" } })) } },
+            "/api/activities/{id}/cancel": { "post": { "operationId": "cancelActivity", "summary": "Cancel an activity: it stays listed as cancelled and its feed event carries STATUS:CANCELLED",
+                "parameters": [ id_param(), csrf_header() ],
+                "responses": with_errors(json!({ "200": { "description": "The activity, `cancelled: true`" } })) } },
+            "/api/activities/force/calendar": { "get": { "operationId": "forceActivityMonth", "summary": "A month of a force's campaign activities (UK days), cancelled ones included; coordinators without `force` get every force",
+                "parameters": [ { "name": "force", "in": "query", "required": false, "schema": { "type": "string" } },
+                    { "name": "month", "in": "query", "required": false, "schema": { "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$" }, "description": "2026-05; this month if absent" } ],
+                "responses": with_errors(json!({ "200": { "description": "`month`, `force`, `from_ms`, `to_ms` and `activities`" }, "400": { "description": "A bad month" } })) } },
+            "/api/check-ins/buddy": {
+                "get": { "operationId": "getBuddy", "summary": "The candidate's check-in buddy (`null` if none): a sensitive detail, so it needs a recent sign-in and each read is audited",
+                    "responses": with_errors(json!({ "200": { "description": "`buddy`: name, email, phone" } })) },
+                "post": { "operationId": "setBuddy", "summary": "Name (or, with `remove`, remove) the buddy emailed with the named contact when a missed check-in, an overrun, the panic button or too many wrong PINs raise an alarm; never for a duress alarm",
+                    "parameters": [ csrf_header() ],
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "properties": {
+                        "name": { "type": "string" }, "email": { "type": "string", "format": "email" }, "phone": { "type": "string", "description": "A UK number" }, "remove": { "type": "boolean" } } } } } },
+                    "responses": with_errors(json!({ "200": { "description": "The buddy as saved" }, "400": { "description": "A field is missing or invalid; `field` names it" } })) } },
             "/api/security-requests": {
                 "get": { "operationId": "securityRequests", "summary": "Requests for additional security of a force (?force=CODE) or, for coordinators, all; ?status= filters. Keys and ratings only",
                     "parameters": [ { "name": "force", "in": "query", "required": false, "schema": { "type": "string" } }, { "name": "status", "in": "query", "required": false, "schema": { "type": "string", "enum": shield_domain::security::Status::ALL.iter().map(|s| s.key()).collect::<Vec<_>>() } } ],
@@ -139,7 +162,7 @@ pub(crate) fn document() -> Value {
                 "responses": with_errors(json!({ "200": { "description": "Back to assessment" }, "400": { "description": "Not decided yet, or no information" } })) } },
             "/api/check-ins": { "post": { "operationId": "startCheckin", "summary": "Start a lone-working check-in session (needs PINs set at /check-in); `?candidate=ID` for a delegate. The first check-in falls due one interval from now; a missed check-in or an overrun raises a P1 alarm",
                 "parameters": [ csrf_header() ],
-                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["kind", "place", "interval_minutes", "hours"], "properties": { "kind": { "type": "string", "enum": shield_domain::checkin::ActivityKind::ALL.iter().map(|k| k.key()).collect::<Vec<_>>() }, "place": { "type": "string" }, "interval_minutes": { "type": "integer", "enum": shield_domain::checkin::INTERVALS_MIN }, "hours": { "type": "integer", "minimum": 1, "maximum": 16 } } } } } },
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["kind", "place", "interval_minutes", "hours"], "properties": { "kind": { "type": "string", "enum": shield_domain::checkin::ActivityKind::ALL.iter().map(|k| k.key()).collect::<Vec<_>>() }, "place": { "type": "string" }, "interval_minutes": { "type": "integer", "enum": shield_domain::checkin::INTERVALS_MIN }, "hours": { "type": "integer", "minimum": 1, "maximum": 16 }, "buddy": { "type": "object", "description": "Optional: someone told instead of the standing buddy for this session's alarms", "required": ["name", "email", "phone"], "properties": { "name": { "type": "string" }, "email": { "type": "string", "format": "email" }, "phone": { "type": "string" } } } } } } } },
                 "responses": with_errors(json!({ "201": { "description": "Started: the session" } })) } },
             "/api/check-ins/panic": { "post": { "operationId": "panic", "summary": "The panic button: a P1 report at once, to the named contact; `session` (optional) closes that session with it",
                 "parameters": [ csrf_header() ],
@@ -154,7 +177,7 @@ pub(crate) fn document() -> Value {
             "/api/check-ins/{id}/end": { "post": { "operationId": "endCheckin", "summary": "End a session with the PIN. The duress PIN answers exactly the same and raises a silent P1",
                 "parameters": [ id_param(), csrf_header() ],
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["pin"], "properties": { "pin": { "type": "string" } } } } } },
-                "responses": with_errors(json!({ "200": { "description": "Ended" }, "400": { "description": "Wrong PIN" } })) } }
+                "responses": with_errors(json!({ "200": { "description": "Ended" }, "400": { "description": "Wrong PIN (the message says how many tries are left; the fifth wrong PIN raises an alarm and the session takes no more), or the session is no longer active" } })) } }
         }
     })
 }

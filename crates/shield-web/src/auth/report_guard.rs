@@ -24,21 +24,19 @@ fn report_id(parts: &Parts) -> Result<i64, AppError> {
 
 async fn report_target(parts: &Parts, state: &AppState, actor: &Actor) -> Result<Target, AppError> {
     let id = report_id(parts)?;
-    let (candidate, forces) = state
+    let access = state
         .store
-        .report_scope(id)
+        .report_access(id)
         .await?
         .ok_or(AppError::NotFound)?;
     // A silent report (a duress alarm) does not exist as far as the candidate's side can tell:
     // whoever forced the candidate may be looking at their screen.
-    if matches!(actor.role, Role::Candidate | Role::Delegate)
-        && state.store.report(id).await?.is_some_and(|r| r.silent)
-    {
+    if access.silent && matches!(actor.role, Role::Candidate | Role::Delegate) {
         return Err(AppError::NotFound);
     }
     Ok(Target::Candidate {
-        id: candidate,
-        forces,
+        id: access.candidate,
+        forces: access.forces,
     })
 }
 
@@ -213,5 +211,53 @@ impl Guard for CheckinGuard {
             id: session.candidate_id,
             forces,
         })
+    }
+}
+
+/// The activity id in `/activities/{id}/…` or `/api/activities/{id}/…`, and its candidate's
+/// scope.
+async fn activity_target(parts: &Parts, state: &AppState) -> Result<Target, AppError> {
+    let mut segments = parts.uri.path().split('/');
+    segments
+        .by_ref()
+        .find(|s| *s == "activities")
+        .ok_or(AppError::NotFound)?;
+    let id = segments
+        .next()
+        .and_then(|s| s.parse::<i64>().ok())
+        .filter(|id| *id > 0)
+        .ok_or(AppError::NotFound)?;
+    let activity = state.store.activity(id).await?.ok_or(AppError::NotFound)?;
+    let candidate = CandidateId(activity.candidate_id);
+    let forces = state.store.candidate_forces(candidate).await?;
+    Ok(Target::Candidate {
+        id: candidate,
+        forces,
+    })
+}
+
+/// Seeing one activity: whoever may see the candidate's record (the candidate, a delegate
+/// granted `View`, the police of the candidate's forces, coordinators).
+#[derive(Debug)]
+pub struct ActivityGuard;
+
+impl Guard for ActivityGuard {
+    const ACTION: Action = Action::ViewCandidate;
+
+    async fn target(parts: &mut Parts, state: &AppState, _: &Actor) -> Result<Target, AppError> {
+        activity_target(parts, state).await
+    }
+}
+
+/// Changing an activity (its checklist, cancelling it): as registering one, the candidate or
+/// a delegate granted `Report`.
+#[derive(Debug)]
+pub struct ActivityEditGuard;
+
+impl Guard for ActivityEditGuard {
+    const ACTION: Action = Action::ReportConcern;
+
+    async fn target(parts: &mut Parts, state: &AppState, _: &Actor) -> Result<Target, AppError> {
+        activity_target(parts, state).await
     }
 }

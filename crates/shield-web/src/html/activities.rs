@@ -50,6 +50,10 @@ pub(crate) struct ActivityView {
     pub alone: bool,
     /// The checklist with what is ticked (empty for kinds without one).
     pub checklist: Vec<(&'static str, bool)>,
+    pub cancelled: bool,
+    /// UK date and clock times, for the calendar: "18:00".
+    pub start_clock: String,
+    pub end_clock: String,
 }
 
 pub(crate) fn activity_view(
@@ -77,7 +81,31 @@ pub(crate) fn activity_view(
         } else {
             Vec::new()
         },
+        cancelled: a.cancelled_at_ms.is_some(),
+        start_clock: shield_domain::uktime::clock_time(a.starts_at_ms),
+        end_clock: shield_domain::uktime::clock_time(a.ends_at_ms),
     })
+}
+
+/// The checklist keys ticked in a form (`yes`, `true` or `on`), for a kind that has one.
+pub(crate) fn ticked(
+    kind: ActivityKind,
+    exits: &str,
+    someone_knows: &str,
+    police: &str,
+) -> Vec<String> {
+    if !has_checklist(kind) {
+        return Vec::new();
+    }
+    [
+        ("exits", exits),
+        ("someone_knows", someone_knows),
+        ("police", police),
+    ]
+    .iter()
+    .filter(|(_, v)| matches!(v.trim(), "yes" | "true" | "on"))
+    .map(|(k, _)| (*k).to_owned())
+    .collect()
 }
 
 /// What the form (or the API) sends, as text.
@@ -107,20 +135,6 @@ pub(crate) struct ActivityForm {
 
 crate::has_csrf!(ActivityForm);
 
-/// Whether UK clocks are on summer time at this instant (last Sunday of March 01:00 UTC to
-/// last Sunday of October 01:00 UTC).
-fn is_bst(utc: chrono::NaiveDateTime) -> bool {
-    use chrono::{Datelike, NaiveDate};
-    let last_sunday = |month: u32| {
-        let mut d = NaiveDate::from_ymd_opt(utc.year(), month, 31).unwrap_or_default();
-        while d.weekday() != chrono::Weekday::Sun {
-            d = d.pred_opt().unwrap_or(d);
-        }
-        d.and_hms_opt(1, 0, 0).unwrap_or_default()
-    };
-    utc >= last_sunday(3) && utc < last_sunday(10)
-}
-
 /// A UK local time, `2026-05-07T18:00` (what `datetime-local` sends) or `2026-05-07 18:00`,
 /// as epoch ms.
 pub(crate) fn parse_uk_time(value: &str) -> Option<i64> {
@@ -128,13 +142,7 @@ pub(crate) fn parse_uk_time(value: &str) -> Option<i64> {
     let local = chrono::NaiveDateTime::parse_from_str(&value, "%Y-%m-%dT%H:%M")
         .or_else(|_| chrono::NaiveDateTime::parse_from_str(&value, "%Y-%m-%dT%H:%M:%S"))
         .ok()?;
-    let as_utc = local.and_utc().timestamp_millis();
-    let offset = if is_bst(local - chrono::Duration::hours(1)) {
-        3_600_000
-    } else {
-        0
-    };
-    Some(as_utc - offset)
+    Some(shield_domain::uktime::from_local(local))
 }
 
 /// A checked activity, without who registers it for whom.
@@ -218,19 +226,16 @@ pub(crate) fn check_activity(
             None
         }
     };
-    let ticks = [
-        ("exits", &form.check_exits),
-        ("someone_knows", &form.check_someone_knows),
-        ("police", &form.check_police),
-    ];
-    let checklist = match kind {
-        Some(k) if has_checklist(k) => ticks
-            .iter()
-            .filter(|(_, v)| matches!(v.trim(), "yes" | "true" | "on"))
-            .map(|(k, _)| (*k).to_owned())
-            .collect(),
-        _ => Vec::new(),
-    };
+    let checklist = kind
+        .map(|k| {
+            ticked(
+                k,
+                &form.check_exits,
+                &form.check_someone_knows,
+                &form.check_police,
+            )
+        })
+        .unwrap_or_default();
     match (kind, starts, ends, people, alone, problems.is_empty()) {
         (Some(kind), Some(starts_at_ms), Some(ends_at_ms), Some(people), Some(alone), true) => {
             Ok(CheckedActivity {
@@ -424,6 +429,8 @@ fn target_force(target: &Target) -> Result<Option<&shield_domain::ForceCode>, Ap
 pub(crate) struct ForcePage {
     section: &'static str,
     force: String,
+    /// `?force=CODE` for the month view link, or empty.
+    query: String,
     activities: Vec<ActivityView>,
 }
 
@@ -444,6 +451,7 @@ pub(crate) async fn force(
     let page = ForcePage {
         section: "activities",
         force: force.map_or_else(|| "All forces".to_owned(), |f| f.to_string()),
+        query: force.map(|f| format!("?force={f}")).unwrap_or_default(),
         activities,
     };
     crate::html::page(StatusCode::OK, &page)
@@ -608,9 +616,16 @@ pub(crate) async fn feed(
             uid: format!("activity-{}@candidate-shield", a.id),
             start_ms: a.starts_at_ms,
             end_ms: a.ends_at_ms,
-            summary: format!("{}: {}", v.kind, v.candidate),
+            summary: format!(
+                "{}{}: {}",
+                if v.cancelled { "Cancelled: " } else { "" },
+                v.kind,
+                v.candidate
+            ),
             location: v.place,
             description,
+            cancelled: v.cancelled,
+            sequence: a.revision,
         });
     }
     let body = crate::ical::calendar("Candidate Shield activities", &events, now);

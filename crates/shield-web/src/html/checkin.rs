@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use shield_domain::checkin::{ActivityKind, AlarmReason, INTERVALS_MIN, MINUTE_MS};
 use shield_domain::policy::Actor;
-use shield_store::{CheckinRecord, CheckinStatus, EndKind, NewCheckin, PinHashes};
+use shield_store::{CheckinRecord, CheckinStatus, EndKind, NewCheckin, PinHashes, WrongPin};
 
 use crate::auth::csrf::CsrfForm;
 use crate::auth::guard::{Authorized, Target};
@@ -39,6 +39,8 @@ pub(crate) struct SessionView {
     active: bool,
     status: &'static str,
     next_due: String,
+    /// The next check-in as a UK clock time ("18:45"), shown large.
+    next_due_clock: String,
     ends: String,
     last_safe: String,
     every_min: i64,
@@ -49,6 +51,9 @@ pub(crate) fn session_view(state: &AppState, s: &CheckinRecord) -> Result<Sessio
     let status = match (s.status, s.alarm) {
         (CheckinStatus::Active, _) => "Active",
         (CheckinStatus::Ended, _) | (CheckinStatus::Alarm, Some(AlarmReason::Duress)) => "Ended",
+        (CheckinStatus::Alarm, Some(AlarmReason::PinGuesses)) => {
+            "Alarm raised: too many wrong PINs. Your police contact has been alerted"
+        }
         (CheckinStatus::Alarm, _) => "Alarm raised: your police contact has been alerted",
     };
     Ok(SessionView {
@@ -58,6 +63,7 @@ pub(crate) fn session_view(state: &AppState, s: &CheckinRecord) -> Result<Sessio
         active: s.status == CheckinStatus::Active,
         status,
         next_due: when(s.next_due_at_ms),
+        next_due_clock: shield_domain::uktime::clock_time(s.next_due_at_ms),
         ends: when(s.ends_at_ms),
         last_safe: when(s.last_safe_at_ms),
         every_min: s.interval_ms / MINUTE_MS,
@@ -91,7 +97,14 @@ pub(crate) struct IndexPage {
     intervals: Vec<Choice>,
     hours: Vec<Choice>,
     place: String,
+    /// The optional buddy for this session only, as typed.
+    session_buddy: (String, String, String),
     problems: Vec<FieldProblem>,
+    /// The candidate themself (not a delegate): they may name a buddy.
+    own: bool,
+    has_buddy: bool,
+    /// "saved" or "removed" after the buddy page.
+    buddy_notice: String,
 }
 
 impl IndexPage {
@@ -121,6 +134,8 @@ async fn index_page(
     problems: Vec<FieldProblem>,
 ) -> Result<IndexPage, AppError> {
     let candidate = target_candidate(&auth.target)?;
+    let own = auth.actor.candidate == Some(candidate);
+    let has_buddy = own && state.store.checkin_buddy(candidate).await?.is_some();
     let has_pins = state
         .store
         .checkin_pins(auth.actor.user_id)
@@ -161,7 +176,15 @@ async fn index_page(
             &form.hours,
         ),
         place: form.place.clone(),
+        session_buddy: (
+            form.session_buddy_name.clone(),
+            form.session_buddy_email.clone(),
+            form.session_buddy_phone.clone(),
+        ),
         problems,
+        own,
+        has_buddy,
+        buddy_notice: String::new(),
     })
 }
 
@@ -185,7 +208,12 @@ pub(crate) async fn index(
         form.kind = a.kind.clone();
         form.place = open_text(&state, "activities", "place", a.id, &a.sealed_place)?;
     }
-    let page = index_page(&state, &auth, &form, Vec::new()).await?;
+    let mut page = index_page(&state, &auth, &form, Vec::new()).await?;
+    page.buddy_notice = match prefill.buddy.as_deref() {
+        Some("saved") => "Your buddy is saved.".to_owned(),
+        Some("removed") => "Your buddy is removed.".to_owned(),
+        _ => String::new(),
+    };
     crate::html::page(StatusCode::OK, &page)
 }
 
@@ -194,6 +222,8 @@ pub(crate) async fn index(
 pub(crate) struct Prefill {
     #[serde(default)]
     activity: Option<i64>,
+    #[serde(default)]
+    buddy: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -207,6 +237,12 @@ pub(crate) struct StartForm {
     interval: String,
     #[serde(default)]
     hours: String,
+    #[serde(default)]
+    session_buddy_name: String,
+    #[serde(default)]
+    session_buddy_email: String,
+    #[serde(default)]
+    session_buddy_phone: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -278,6 +314,33 @@ pub(crate) fn check_start(
     }
 }
 
+/// An optional buddy for one session (someone with the candidate today): nothing typed is
+/// none; anything typed must be a whole, valid buddy. Problems name `session_buddy_*` fields.
+pub(crate) fn check_session_buddy(
+    name: &str,
+    email: &str,
+    phone: &str,
+) -> Result<Option<shield_domain::checkin::Buddy>, Vec<FieldProblem>> {
+    if [name, email, phone].iter().all(|v| v.trim().is_empty()) {
+        return Ok(None);
+    }
+    shield_domain::checkin::check_buddy(name, email, phone)
+        .map(Some)
+        .map_err(|problems| {
+            problems
+                .into_iter()
+                .map(|(field, e)| {
+                    let field = match field {
+                        "buddy_name" => "session_buddy_name",
+                        "buddy_email" => "session_buddy_email",
+                        _ => "session_buddy_phone",
+                    };
+                    FieldProblem::new(field, e.message)
+                })
+                .collect()
+        })
+}
+
 /// Starts a session for the guard's candidate; shared with the API. `None` if the person has
 /// not set their PINs yet.
 pub(crate) async fn start_session(
@@ -285,6 +348,7 @@ pub(crate) async fn start_session(
     actor: &Actor,
     candidate: shield_domain::CandidateId,
     checked: (ActivityKind, String, i64, i64),
+    buddy: Option<shield_domain::checkin::Buddy>,
 ) -> Result<Option<i64>, AppError> {
     if state.store.checkin_pins(actor.user_id).await?.is_none() {
         return Ok(None);
@@ -298,6 +362,7 @@ pub(crate) async fn start_session(
         place,
         interval_ms,
         ends_at_ms: now + length_ms,
+        buddy,
     };
     let audit = audit_event(state, actor, "checkin_started", None)?;
     let id = state
@@ -321,14 +386,21 @@ pub(crate) async fn start(
         form.interval.parse().unwrap_or(0),
         form.hours.parse().unwrap_or(0),
     );
-    let checked = match checked {
-        Ok(c) => c,
-        Err(problems) => {
+    let buddy = check_session_buddy(
+        &form.session_buddy_name,
+        &form.session_buddy_email,
+        &form.session_buddy_phone,
+    );
+    let (checked, buddy) = match (checked, buddy) {
+        (Ok(c), Ok(b)) => (c, b),
+        (checked, buddy) => {
+            let mut problems = checked.err().unwrap_or_default();
+            problems.extend(buddy.err().unwrap_or_default());
             let page = index_page(&state, &auth, &form, problems).await?;
             return crate::html::page(StatusCode::BAD_REQUEST, &page);
         }
     };
-    match start_session(&state, &auth.actor, candidate, checked).await? {
+    match start_session(&state, &auth.actor, candidate, checked, buddy).await? {
         Some(id) => Ok(Redirect::to(&format!("/check-in/{id}")).into_response()),
         None => {
             let problems = vec![FieldProblem::new("pin", "Set your PINs first")];
@@ -485,25 +557,57 @@ pub(crate) struct EndedPage {
     section: &'static str,
 }
 
-/// `POST /check-in/{id}/end`: with the PIN, ends it; with the duress PIN, shows the very same
-/// page and raises a silent P1.
-pub(crate) async fn end(
-    State(state): State<AppState>,
-    auth: Authorized<CheckinGuard>,
-    Path(id): Path<i64>,
-    CsrfForm(form): CsrfForm<EndForm>,
-) -> Result<Response, AppError> {
-    let Some(how) = which_pin(&state, &auth.actor, &form.pin).await? else {
-        let problems = vec![FieldProblem::new(
-            "pin",
-            "That PIN is not right. Try again.",
-        )];
-        let page = show_page(&state, &auth, id, problems).await?;
-        return crate::html::page(StatusCode::BAD_REQUEST, &page);
+/// What a PIN did to a session: ended it (either PIN), or counted against it.
+pub(crate) enum PinOutcome {
+    Ended,
+    /// Wrong; this many tries left.
+    Wrong(i64),
+    /// Wrong, and the last try: an alarm is raised and the session takes no more PINs.
+    LockedOut,
+    /// The session is not active (ended, or an alarm was raised): no PIN is checked.
+    Inactive,
+}
+
+/// Checks a PIN against an active session and acts on it, in one place for the page and the
+/// API. Wrong PINs are counted in the database per session, in the transaction that records
+/// them; the [`shield_domain::checkin::MAX_PIN_FAILURES`]th raises an alarm.
+pub(crate) async fn end_with_pin(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    pin: &str,
+) -> Result<PinOutcome, AppError> {
+    let session = state
+        .store
+        .checkin_session(id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if session.status != CheckinStatus::Active {
+        return Ok(PinOutcome::Inactive);
+    }
+    let Some(how) = which_pin(state, actor, pin).await? else {
+        let audit = audit_event(state, actor, "checkin_pin_wrong", None)?;
+        let counted = state
+            .store
+            .wrong_pin(id, &KeySealer(&state.keys), state.clock.now_ms(), &audit)
+            .await?;
+        return Ok(match counted {
+            WrongPin::Inactive => PinOutcome::Inactive,
+            WrongPin::Counted { left } => PinOutcome::Wrong(left),
+            WrongPin::Alarm(created) => {
+                state.wake_worker();
+                tracing::warn!(
+                    checkin = id,
+                    report = created.id,
+                    "too many wrong PINs: alarm raised"
+                );
+                PinOutcome::LockedOut
+            }
+        });
     };
     // The same audit action either way: the trail does not give a duress end away either.
-    let audit = audit_event(&state, &auth.actor, "checkin_ended", None)?;
-    state
+    let audit = audit_event(state, actor, "checkin_ended", None)?;
+    let ended = state
         .store
         .end_checkin(
             id,
@@ -513,13 +617,47 @@ pub(crate) async fn end(
             &audit,
         )
         .await?;
+    if !ended {
+        return Ok(PinOutcome::Inactive);
+    }
     if how == EndKind::Duress {
         state.wake_worker();
-        tracing::info!(checkin = id, "check-in session closed");
-    } else {
-        tracing::info!(checkin = id, "check-in session closed");
     }
-    crate::html::page(StatusCode::OK, &EndedPage { section: "checkin" })
+    tracing::info!(checkin = id, "check-in session closed");
+    Ok(PinOutcome::Ended)
+}
+
+/// `POST /check-in/{id}/end`: with the PIN, ends it; with the duress PIN, shows the very same
+/// page and raises a silent P1. A wrong PIN says how many tries are left; the last raises an
+/// alarm.
+pub(crate) async fn end(
+    State(state): State<AppState>,
+    auth: Authorized<CheckinGuard>,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<EndForm>,
+) -> Result<Response, AppError> {
+    let problem = match end_with_pin(&state, &auth.actor, id, &form.pin).await? {
+        PinOutcome::Ended => {
+            return crate::html::page(StatusCode::OK, &EndedPage { section: "checkin" });
+        }
+        PinOutcome::Wrong(left) => format!(
+            "That PIN is not right. Try again: {left} {} left.",
+            if left == 1 { "try" } else { "tries" }
+        ),
+        PinOutcome::LockedOut => {
+            "That PIN is not right, too many times. This session no longer takes a PIN, and your police contact has been alerted.".to_owned()
+        }
+        PinOutcome::Inactive => "This session is no longer active.".to_owned(),
+    };
+    let mut problem = FieldProblem::new("pin", problem);
+    // Only an active session shows the PIN field to link to.
+    problem.linked = state
+        .store
+        .checkin_session(id)
+        .await?
+        .is_some_and(|s| s.status == CheckinStatus::Active);
+    let page = show_page(&state, &auth, id, vec![problem]).await?;
+    crate::html::page(StatusCode::BAD_REQUEST, &page)
 }
 
 #[derive(Debug, Template)]

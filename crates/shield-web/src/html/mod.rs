@@ -2,6 +2,9 @@
 //! HTML-escaped on the way out; no HTML is ever assembled from strings in Rust.
 
 pub(crate) mod activities;
+pub(crate) mod activity;
+pub(crate) mod buddy;
+pub(crate) mod calendar_month;
 pub(crate) mod checkin;
 pub(crate) mod constituencies;
 pub(crate) mod delegates;

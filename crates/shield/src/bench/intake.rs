@@ -34,8 +34,6 @@ use shield_domain::{CandidateId, Role};
 use shield_store::accounts::{Enrolment, NewInvitation, NewUser};
 use sqlx::Connection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Notify;
 
 /// The cross-force demo candidate: her reports go to Thames Valley and inform Hampshire.
 const CANDIDATE: &str = "Claire Whitfield";
@@ -227,9 +225,9 @@ async fn run_intake(db: &Path, reports: usize, concurrency: usize) -> anyhow::Re
         keys.clone(),
     );
 
-    let sink = Sink::start().await?;
+    let sink = shield_smtp_sink::SmtpSink::start().await;
     let smtp = crate::mail::smtp_config(
-        &SecretString::from(format!("smtp://127.0.0.1:{}", sink.port)),
+        &SecretString::from(format!("smtp://127.0.0.1:{}", sink.port())),
         "Candidate Shield <alerts@shield.example>",
     )?;
     // Links in the emails only need the report id, which is all the sink reads.
@@ -342,10 +340,24 @@ async fn run_intake(db: &Path, reports: usize, concurrency: usize) -> anyhow::Re
         "reports submitted"
     );
 
-    // Wait for the last alerts.
-    let wanted: Vec<i64> = accepted_at.keys().copied().collect();
-    sink.wait_for(&wanted, NOTIFY_WAIT).await;
-    let alerts = sink.state.alerts.lock().expect("sink lock").clone();
+    // Wait for the last alerts: each report's owner-force alert, found by the id in its link.
+    // Messages are read once each, as they arrive (the predicate runs on every arrival).
+    let alerts: Mutex<(usize, HashMap<i64, Instant>)> = Mutex::default();
+    let all_alerted = |messages: &[shield_smtp_sink::ReceivedEmail]| {
+        let (seen, alerts) = &mut *alerts.lock().expect("alerts lock");
+        for m in &messages[*seen..] {
+            if let Some(id) = alert_report(&m.data) {
+                alerts.entry(id).or_insert(m.received_at);
+            }
+        }
+        *seen = messages.len();
+        accepted_at.keys().all(|id| alerts.contains_key(id))
+    };
+    if sink.wait_until(all_alerted, NOTIFY_WAIT).await.is_err() {
+        tracing::warn!("some alerts did not arrive in time");
+    }
+    let emails = sink.messages().len();
+    let (_, alerts) = alerts.into_inner().expect("alerts lock");
     let latencies = accepted_at
         .iter()
         .filter_map(|(id, at)| {
@@ -354,12 +366,10 @@ async fn run_intake(db: &Path, reports: usize, concurrency: usize) -> anyhow::Re
                 .map(|arrived| arrived.saturating_duration_since(*at))
         })
         .collect();
-    let emails = sink.state.messages.load(Ordering::SeqCst);
 
     let _ = stop_worker.send(());
     let _ = tokio::time::timeout(Duration::from_secs(30), worker_task).await;
     server.abort();
-    sink.task.abort();
     Ok(IntakeRun {
         accepted,
         failed: failed.load(Ordering::Relaxed),
@@ -435,59 +445,6 @@ async fn signed_in_candidate(state: &shield_web::AppState) -> anyhow::Result<(St
     Ok((token, record.csrf_token))
 }
 
-/// A loopback SMTP receiver that keeps no messages, only when each report's owner-force alert
-/// arrived (keyed by the report id in its link).
-struct Sink {
-    port: u16,
-    state: Arc<SinkState>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-#[derive(Default)]
-struct SinkState {
-    alerts: Mutex<HashMap<i64, Instant>>,
-    messages: AtomicUsize,
-    arrived: Notify,
-}
-
-impl Sink {
-    async fn start() -> anyhow::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let port = listener.local_addr()?.port();
-        let state = Arc::new(SinkState::default());
-        let shared = state.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let state = shared.clone();
-                tokio::spawn(async move {
-                    let _ = smtp_session(stream, &state).await;
-                });
-            }
-        });
-        Ok(Self { port, state, task })
-    }
-
-    /// Until every report in `ids` has its alert, or `timeout`.
-    async fn wait_for(&self, ids: &[i64], timeout: Duration) {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let arrived = self.state.arrived.notified();
-            tokio::pin!(arrived);
-            arrived.as_mut().enable();
-            {
-                let alerts = self.state.alerts.lock().expect("sink lock");
-                if ids.iter().all(|id| alerts.contains_key(id)) {
-                    return;
-                }
-            }
-            if tokio::time::timeout_at(deadline, arrived).await.is_err() {
-                tracing::warn!("some alerts did not arrive in time");
-                return;
-            }
-        }
-    }
-}
-
 /// The report id in an owner-force alert (`… needs you … /reports/{id}`), if this is one.
 fn alert_report(data: &str) -> Option<i64> {
     // Undo quoted-printable soft line breaks, should the sender have used them.
@@ -498,102 +455,6 @@ fn alert_report(data: &str) -> Option<i64> {
     let after = &text[text.rfind("/reports/")? + "/reports/".len()..];
     let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
     digits.parse().ok()
-}
-
-/// Line-at-a-time SMTP: just enough for lettre (EHLO, MAIL, RCPT, DATA, RSET, NOOP, QUIT).
-async fn smtp_session(stream: TcpStream, state: &SinkState) -> std::io::Result<()> {
-    let mut conn = Lines {
-        stream,
-        buf: Vec::new(),
-    };
-    conn.write("220 127.0.0.1 shield bench sink\r\n").await?;
-    while let Some(line) = conn.line().await? {
-        let upper = line.to_ascii_uppercase();
-        if upper.starts_with("EHLO") {
-            conn.write("250-127.0.0.1\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")
-                .await?;
-        } else if upper.starts_with("HELO") {
-            conn.write("250 127.0.0.1\r\n").await?;
-        } else if upper.starts_with("MAIL FROM:") || upper.starts_with("RCPT TO:") {
-            conn.write("250 2.1.0 OK\r\n").await?;
-        } else if upper == "DATA" {
-            conn.write("354 end data with <CR><LF>.<CR><LF>\r\n")
-                .await?;
-            let mut data = String::new();
-            loop {
-                let Some(l) = conn.line().await? else {
-                    return Ok(());
-                };
-                if l == "." {
-                    break;
-                }
-                data.push_str(l.strip_prefix('.').unwrap_or(&l));
-                data.push_str("\r\n");
-            }
-            let now = Instant::now();
-            if let Some(id) = alert_report(&data) {
-                state
-                    .alerts
-                    .lock()
-                    .expect("sink lock")
-                    .entry(id)
-                    .or_insert(now);
-            }
-            state.messages.fetch_add(1, Ordering::SeqCst);
-            state.arrived.notify_waiters();
-            conn.write("250 2.0.0 accepted\r\n").await?;
-        } else if upper == "RSET" || upper.starts_with("NOOP") {
-            conn.write("250 2.0.0 OK\r\n").await?;
-        } else if upper == "QUIT" {
-            conn.write("221 2.0.0 bye\r\n").await?;
-            return Ok(());
-        } else {
-            conn.write("502 5.5.2 not implemented\r\n").await?;
-        }
-    }
-    Ok(())
-}
-
-/// Reading lines and writing replies with only tokio's `net` feature.
-struct Lines {
-    stream: TcpStream,
-    buf: Vec<u8>,
-}
-
-impl Lines {
-    async fn line(&mut self) -> std::io::Result<Option<String>> {
-        loop {
-            if let Some(end) = self.buf.iter().position(|&b| b == b'\n') {
-                let mut line: Vec<u8> = self.buf.drain(..=end).collect();
-                line.pop();
-                if line.last() == Some(&b'\r') {
-                    line.pop();
-                }
-                return Ok(Some(String::from_utf8_lossy(&line).into_owned()));
-            }
-            self.stream.readable().await?;
-            let mut chunk = [0u8; 4096];
-            match self.stream.try_read(&mut chunk) {
-                Ok(0) => return Ok(None),
-                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    async fn write(&mut self, text: &str) -> std::io::Result<()> {
-        let mut rest = text.as_bytes();
-        while !rest.is_empty() {
-            self.stream.writable().await?;
-            match self.stream.try_write(rest) {
-                Ok(n) => rest = &rest[n..],
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // Each test binary uses a different subset.
 
+pub mod ics;
+
 use std::sync::Arc;
 
 use axum::body::Body;

@@ -1,11 +1,15 @@
-//! A tiny SMTP server for tests: listens on 127.0.0.1, speaks just enough SMTP for lettre
-//! (EHLO/HELO, MAIL FROM, RCPT TO, DATA, RSET, NOOP, QUIT), and keeps every message it accepts.
-//! It can be switched to answer `451` (try again later) to every recipient, to test retries.
+//! A tiny SMTP server for tests and `shield bench intake`: listens on 127.0.0.1, speaks just
+//! enough SMTP for lettre (EHLO/HELO, MAIL FROM, RCPT TO, DATA, RSET, NOOP, QUIT), and keeps
+//! every message it accepts with the moment it arrived. It can be switched to answer `451` (try
+//! again later) to every recipient, to test retries.
+//!
+//! A crate of its own, not part of `shield-testkit`, because the benchmark in the `shield`
+//! binary needs it too and the testkit is a dev-dependency only.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
@@ -24,6 +28,8 @@ pub struct ReceivedEmail {
     pub message_id: Option<String>,
     /// The `Subject` header's value, if any.
     pub subject: Option<String>,
+    /// When the sink accepted it (the end of `DATA`).
+    pub received_at: Instant,
 }
 
 impl ReceivedEmail {
@@ -142,6 +148,21 @@ impl SmtpSink {
         n: usize,
         timeout: Duration,
     ) -> Result<Vec<ReceivedEmail>, SinkTimeout> {
+        self.wait_until(|messages| messages.len() >= n, timeout)
+            .await
+            .map_err(|received| SinkTimeout {
+                wanted: n,
+                received,
+            })
+    }
+
+    /// Waits until `done` holds for the messages received so far (checked on each arrival, no
+    /// polling) and returns them all; on timeout, how many had arrived.
+    pub async fn wait_until(
+        &self,
+        done: impl Fn(&[ReceivedEmail]) -> bool,
+        timeout: Duration,
+    ) -> Result<Vec<ReceivedEmail>, usize> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let arrived = self.state.arrived.notified();
@@ -150,16 +171,13 @@ impl SmtpSink {
             arrived.as_mut().enable();
             let received = {
                 let messages = self.state.messages.lock().expect("sink lock");
-                if messages.len() >= n {
+                if done(&messages) {
                     return Ok(messages.clone());
                 }
                 messages.len()
             };
             if tokio::time::timeout_at(deadline, arrived).await.is_err() {
-                return Err(SinkTimeout {
-                    wanted: n,
-                    received,
-                });
+                return Err(received);
             }
         }
     }
@@ -277,6 +295,7 @@ async fn session(stream: TcpStream, state: &State) -> std::io::Result<()> {
                 message_id: header(&data, "Message-ID"),
                 subject: header(&data, "Subject"),
                 data,
+                received_at: Instant::now(),
             };
             state.messages.lock().expect("sink lock").push(received);
             state.arrived.notify_waiters();
