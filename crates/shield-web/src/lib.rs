@@ -44,6 +44,11 @@ pub struct AppState {
     pub trusted_proxies: Arc<auth::rate::TrustedProxies>,
     /// Group commit for new reports (`intake.rs`).
     pub intake: intake::Intake,
+    /// The breached-password range file behind `GET /range/{prefix}` (`None`: the endpoint
+    /// answers 503 and the check page says the check is not available).
+    pub breached: Option<Arc<shield_breached::RangeStore>>,
+    /// Per-address limit on range lookups (public, unauthenticated, cheap but scrapeable).
+    pub lookup_limiter: auth::rate::Limiter,
 }
 
 impl AppState {
@@ -63,7 +68,15 @@ impl AppState {
             scanner: None,
             trusted_proxies: Arc::default(),
             intake: intake::Intake::default(),
+            breached: None,
+            lookup_limiter: auth::rate::lookup_limiter(),
         }
+    }
+
+    /// Serves range lookups from the range file at this store's path.
+    pub fn with_breached_passwords(mut self, list: shield_breached::RangeStore) -> Self {
+        self.breached = Some(Arc::new(list));
+        self
     }
 
     pub fn with_scanner(mut self, scanner: Arc<dyn scan::Scanner>) -> Self {
@@ -257,6 +270,9 @@ pub fn router(state: AppState) -> Router {
             "/api/activities",
             get(api::activities::list).post(api::activities::create),
         )
+        .route("/range/{prefix}", get(api::range::range))
+        .route("/passwords/check", get(html::passwords::check))
+        .route(html::passwords::JS_PATH, get(html::passwords::js))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route(assets::APP_CSS_PATH, get(assets::app_css))

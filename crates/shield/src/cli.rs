@@ -95,6 +95,29 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Range lookups per second on a generated breached-password list, and its bytes on
+    /// disk: generates COUNT random hashes as an import file, imports them, measures, and
+    /// removes every file it made.
+    BreachedPasswords {
+        /// How many hashes to generate.
+        #[arg(long, default_value_t = 10_000_000)]
+        count: u64,
+        /// Lookups per thread in each run.
+        #[arg(long, default_value_t = 200_000)]
+        lookups: u64,
+        /// Runs per thread count; the median is reported.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Thread counts to measure (comma-separated).
+        #[arg(long, value_delimiter = ',', default_value = "1,2")]
+        threads: Vec<usize>,
+        #[arg(long)]
+        json: bool,
+        /// Where the generated files go (a fresh folder inside, removed afterwards); default
+        /// `target/` when there is one, else the system temporary folder.
+        #[arg(long, value_name = "PATH")]
+        dir: Option<PathBuf>,
+    },
     /// Durable report submissions per second over HTTP (loopback server, fresh SQLite file)
     /// against raw single-row durable inserts on the same disk, and report-to-alert-email
     /// latency through a loopback SMTP sink.
@@ -130,6 +153,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => {
             let store = open(&config).await?;
             println!("database is up to date ({})", store.backend().name());
+        }
+        Command::Import {
+            kind: ImportKind::BreachedPasswords,
+            file,
+            dry_run,
+            json,
+        } => {
+            // A file in the data folder, not the database: nothing to open or migrate.
+            let report = crate::breached::import(&config, &file, dry_run)?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                println!("{report}");
+            }
         }
         Command::Import {
             kind,
@@ -181,7 +218,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .with_scanner(std::sync::Arc::new(crate::scanner::DetectScanner::load(
                 &crate::detect_cmd::app_model_dir(),
             )))
-            .with_trusted_proxies(config.trusted_proxies.clone());
+            .with_trusted_proxies(config.trusted_proxies.clone())
+            .with_breached_passwords(shield_breached::RangeStore::new(crate::breached::path(
+                &config,
+            )));
             let base = config
                 .public_url
                 .clone()
@@ -230,6 +270,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             json,
         }) => {
             crate::bench::import(&data, postgres_url.as_deref(), runs, json).await?;
+        }
+        Command::Bench(BenchCommand::BreachedPasswords {
+            count,
+            lookups,
+            runs,
+            threads,
+            json,
+            dir,
+        }) => {
+            crate::bench::breached::run(crate::bench::breached::Options {
+                count,
+                lookups,
+                runs,
+                threads,
+                json,
+                dir,
+            })?;
         }
         Command::Bench(BenchCommand::Intake {
             reports,

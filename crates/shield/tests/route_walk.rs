@@ -73,6 +73,19 @@ const WALK: &[(&str, &str, &str, Access)] = &[
         Access::Public,
     ),
     (
+        "GET",
+        "/static/password-check.js",
+        "/static/password-check.js",
+        Access::Public,
+    ),
+    ("GET", "/range/{prefix}", "/range/5baa6", Access::Public),
+    (
+        "GET",
+        "/passwords/check",
+        "/passwords/check",
+        Access::Public,
+    ),
+    (
         "POST",
         "/sign-in/passkey/options",
         "/sign-in/passkey/options",
@@ -591,6 +604,7 @@ fn routes_in_router() -> BTreeSet<String> {
                     match expr {
                         "assets::APP_CSS_PATH" => "/static/app.css".to_owned(),
                         "html::passkeys::JS_PATH" => "/static/passkeys.js".to_owned(),
+                        "html::passwords::JS_PATH" => "/static/password-check.js".to_owned(),
                         other => other.to_owned(),
                     }
                 }
@@ -694,6 +708,11 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
 
     shield::demo::load(db.store.as_ref()).await.unwrap();
     let (state, _) = state(db.store.clone());
+    // The range lookup answers from the shipped list (it is public: 200 for everyone).
+    let list_dir = tempfile::tempdir().unwrap();
+    let list = list_dir.path().join("breached-passwords.bin");
+    shield::breached::load_demo(&list).unwrap();
+    let state = state.with_breached_passwords(shield_breached::RangeStore::new(&list));
     let people = shield::demo::invite_people(&state).await.unwrap();
 
     // Two candidates: Claire (Thames Valley primary, Hampshire minority) and Aisha (Essex).

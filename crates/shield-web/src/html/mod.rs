@@ -12,6 +12,7 @@ pub(crate) mod forces;
 pub(crate) mod home;
 mod layout;
 pub(crate) mod passkeys;
+pub(crate) mod passwords;
 pub(crate) mod reports;
 pub(crate) mod scan;
 pub(crate) mod sign_in;
