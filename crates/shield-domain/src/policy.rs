@@ -87,6 +87,11 @@ pub enum Action {
     /// Upcoming campaign activities of a force's candidates (list and calendar feed): its
     /// contacts; all of them: coordinators.
     ViewForceActivities,
+    /// Published guidance articles: everyone signed in.
+    ReadGuidance,
+    /// Draft, edit, publish and unpublish guidance, and see drafts and version history:
+    /// coordinators only.
+    ManageGuidance,
 }
 
 /// What the action is done to. Candidate resources carry the forces of the candidate's
@@ -186,6 +191,12 @@ pub fn can(actor: &Actor, action: Action, resource: &Resource<'_>, now_ms: i64) 
             }
             _ => Decision::Deny("not a contact of this force"),
         },
+        ReadGuidance => Decision::Allow,
+        ManageGuidance => role_is(
+            actor,
+            &[Role::Coordinator],
+            "only coordinators draft and publish guidance",
+        ),
         ManageOwnCredentials => match resource {
             Resource::OwnAccount => Decision::Allow,
             _ => Decision::Deny("only one's own sign-in methods"),

@@ -8,6 +8,7 @@ mod clock;
 pub mod delegates;
 mod diff;
 mod error;
+pub mod guidance;
 pub mod model;
 mod outbox;
 pub mod passkeys;
@@ -36,6 +37,7 @@ pub use checkins::{
 };
 pub use clock::SystemClock;
 pub use error::StoreError;
+pub use guidance::{GuidanceArticle, GuidanceDraft, GuidanceStore, GuidanceVersion, Which};
 pub use model::{
     CandidateListing, ConstituencyDetail, ConstituencySummary, ForceLink, ForceSummary, ImportMode,
     ImportOutcome,
@@ -89,6 +91,7 @@ pub trait Store:
     + settings::SettingsStore
     + checkins::CheckinStore
     + activities::ActivityStore
+    + guidance::GuidanceStore
     + Send
     + Sync
     + std::fmt::Debug

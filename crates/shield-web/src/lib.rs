@@ -5,6 +5,7 @@ pub mod api;
 mod assets;
 pub mod auth;
 mod error;
+pub mod guidance;
 mod health;
 mod html;
 mod ical;
@@ -270,6 +271,28 @@ pub fn router(state: AppState) -> Router {
             "/api/activities",
             get(api::activities::list).post(api::activities::create),
         )
+        .route(
+            "/guidance",
+            get(html::guidance::index).post(html::guidance::create),
+        )
+        .route("/guidance/new", get(html::guidance::new_form))
+        .route("/guidance/{slug}", get(html::guidance::show))
+        .route(
+            "/guidance/{slug}/edit",
+            get(html::guidance::edit_form).post(html::guidance::edit),
+        )
+        .route("/guidance/{slug}/history", get(html::guidance::history))
+        .route(
+            "/guidance/{slug}/versions/{version}",
+            get(html::guidance::version),
+        )
+        .route("/guidance/{slug}/publish", post(html::guidance::publish))
+        .route(
+            "/guidance/{slug}/unpublish",
+            post(html::guidance::unpublish),
+        )
+        .route("/api/guidance", get(api::guidance::list))
+        .route("/api/guidance/{slug}", get(api::guidance::show))
         .route("/range/{prefix}", get(api::range::range))
         .route("/passwords/check", get(html::passwords::check))
         .route(html::passwords::JS_PATH, get(html::passwords::js))

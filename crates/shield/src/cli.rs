@@ -152,7 +152,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Migrate => {
             let store = open(&config).await?;
+            let added = seed_guidance(store.clone()).await?;
             println!("database is up to date ({})", store.backend().name());
+            if added > 0 {
+                println!("added {added} starter guidance articles");
+            }
         }
         Command::Import {
             kind: ImportKind::BreachedPasswords,
@@ -210,6 +214,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { .. } => {
             let keys = config.keys.require()?;
             let store = open(&config).await?;
+            seed_guidance(store.clone()).await?;
             let state = shield_web::AppState::with(
                 store,
                 std::sync::Arc::new(shield_store::SystemClock),
@@ -304,6 +309,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Adds the starter guidance articles the library does not have yet (idempotent by slug;
+/// coordinators' edits and unpublishing stand). Returns how many were added.
+pub async fn seed_guidance(
+    store: std::sync::Arc<dyn shield_store::Store>,
+) -> anyhow::Result<usize> {
+    let state = shield_web::AppState::new(store);
+    shield_web::guidance::seed_starter(&state)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot load the starter guidance: {e}"))
 }
 
 /// Opens the configured database and brings its schema up to date.

@@ -153,6 +153,7 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         .await
         .context("cannot migrate the demo database")?;
     let reports = load(store.as_ref()).await?;
+    crate::cli::seed_guidance(store.clone()).await?;
     let stats = store.stats().await?;
     // The project's own small breached-password list, for `/passwords/check`.
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;

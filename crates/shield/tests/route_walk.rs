@@ -48,6 +48,10 @@ enum Access {
     /// One candidate's reports as their delegate sees them (`View`): the candidate, a delegate
     /// granted `View`, police of the candidate's forces, coordinators.
     CandidateReports,
+    /// Published guidance: everyone signed in.
+    GuidanceRead,
+    /// Drafting, editing, history, publishing guidance: coordinators only.
+    GuidanceManage,
     /// The calendar feed: no session needed, the secret token in the path is the credential;
     /// a wrong one is a 404 for everyone.
     CalendarFeed,
@@ -79,6 +83,68 @@ const WALK: &[(&str, &str, &str, Access)] = &[
         Access::Public,
     ),
     ("GET", "/range/{prefix}", "/range/5baa6", Access::Public),
+    ("GET", "/guidance", "/guidance", Access::GuidanceRead),
+    ("POST", "/guidance", "/guidance", Access::GuidanceManage),
+    (
+        "GET",
+        "/guidance/new",
+        "/guidance/new",
+        Access::GuidanceManage,
+    ),
+    (
+        "GET",
+        "/guidance/{slug}",
+        "/guidance/is-this-worth-reporting",
+        Access::GuidanceRead,
+    ),
+    (
+        "GET",
+        "/guidance/{slug}/edit",
+        "/guidance/is-this-worth-reporting/edit",
+        Access::GuidanceManage,
+    ),
+    (
+        "POST",
+        "/guidance/{slug}/edit",
+        "/guidance/is-this-worth-reporting/edit",
+        Access::GuidanceManage,
+    ),
+    (
+        "GET",
+        "/guidance/{slug}/history",
+        "/guidance/is-this-worth-reporting/history",
+        Access::GuidanceManage,
+    ),
+    (
+        "GET",
+        "/guidance/{slug}/versions/{version}",
+        "/guidance/is-this-worth-reporting/versions/1",
+        Access::GuidanceManage,
+    ),
+    (
+        "POST",
+        "/guidance/{slug}/publish",
+        "/guidance/is-this-worth-reporting/publish",
+        Access::GuidanceManage,
+    ),
+    (
+        "POST",
+        "/guidance/{slug}/unpublish",
+        "/guidance/is-this-worth-reporting/unpublish",
+        Access::GuidanceManage,
+    ),
+    (
+        "GET",
+        "/api/guidance",
+        "/api/guidance",
+        Access::GuidanceRead,
+    ),
+    (
+        "GET",
+        "/api/guidance/{slug}",
+        "/api/guidance/is-this-worth-reporting",
+        Access::GuidanceRead,
+    ),
     (
         "GET",
         "/passwords/check",
@@ -714,6 +780,7 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
     shield::breached::load_demo(&list).unwrap();
     let state = state.with_breached_passwords(shield_breached::RangeStore::new(&list));
     let people = shield::demo::invite_people(&state).await.unwrap();
+    shield_web::guidance::seed_starter(&state).await.unwrap();
 
     // Two candidates: Claire (Thames Valley primary, Hampshire minority) and Aisha (Essex).
     let mut claire = Client::new(state.clone());
@@ -818,7 +885,9 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
             | Access::CheckinOwn
             | Access::Delegates
             | Access::ActingFor
-            | Access::CandidateReports => {
+            | Access::CandidateReports
+            | Access::GuidanceRead
+            | Access::GuidanceManage => {
                 // Without credentials: to sign-in for pages (POSTs without a session are 403).
                 assert!(
                     page.location.as_deref() == Some("/sign-in")
@@ -1068,6 +1137,39 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
             ] {
                 let page = hit(client, method, path).await;
                 assert_eq!(page.status, StatusCode::FORBIDDEN, "{template} as {who}");
+            }
+        }
+        if access == Access::GuidanceRead {
+            for (who, client) in [
+                ("candidate", &mut claire),
+                ("delegate", &mut claire_delegate),
+                ("force contact", &mut contact_tv),
+                ("coordinator", &mut coordinator),
+                ("admin", &mut admin),
+            ] {
+                let page = hit(client, method, path).await;
+                assert_eq!(page.status, StatusCode::OK, "{template} as {who}");
+            }
+        }
+        if access == Access::GuidanceManage {
+            if method == "GET" {
+                let page = hit(&mut coordinator, method, path).await;
+                assert_eq!(page.status, StatusCode::OK, "{template} as coordinator");
+            }
+            // (Coordinators' writes are exercised in tests/guidance.rs, not here, where
+            // they would change what later rows of the walk read.)
+            for (who, client) in [
+                ("candidate", &mut claire),
+                ("delegate", &mut claire_delegate),
+                ("force contact", &mut contact_tv),
+                ("admin", &mut admin),
+            ] {
+                let page = hit(client, method, path).await;
+                assert_eq!(
+                    page.status,
+                    StatusCode::FORBIDDEN,
+                    "{method} {template} as {who}"
+                );
             }
         }
         if access == Access::CalendarFeed {

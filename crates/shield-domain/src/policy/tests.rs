@@ -345,3 +345,28 @@ fn force_activities_are_for_its_contacts_and_coordinators() {
         assert!(!allowed(&who, &Resource::Service), "{:?}", who.role);
     }
 }
+
+#[test]
+fn everyone_signed_in_reads_guidance_and_only_coordinators_manage_it() {
+    let everyone = [
+        candidate(1),
+        delegate(1, &[Grant::View]),
+        contact("E23000029"),
+        actor(Role::Coordinator),
+        actor(Role::Admin),
+    ];
+    for who in &everyone {
+        assert!(
+            can(who, Action::ReadGuidance, &Resource::Service, NOW).is_allowed(),
+            "{:?} reads guidance",
+            who.role
+        );
+        let manage = can(who, Action::ManageGuidance, &Resource::Service, NOW);
+        assert_eq!(
+            manage.is_allowed(),
+            who.role == Role::Coordinator,
+            "{:?} manages guidance: {manage:?}",
+            who.role
+        );
+    }
+}

@@ -4,6 +4,7 @@
 
 pub(crate) mod activities;
 pub(crate) mod checkins;
+pub(crate) mod guidance;
 pub(crate) mod me;
 pub(crate) mod openapi;
 pub(crate) mod range;

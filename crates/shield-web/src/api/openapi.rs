@@ -64,6 +64,12 @@ pub(crate) fn document() -> Value {
                     "429": { "description": "Too many lookups from this address" },
                     "503": { "description": "No breached-password list has been imported" }
                 } } },
+            "/api/guidance": { "get": { "operationId": "listGuidance", "summary": "Published guidance articles, by title (`?tag=` physical, online, home, events, cyber or reporting)",
+                "parameters": [ { "name": "tag", "in": "query", "required": false, "schema": { "type": "string", "enum": shield_domain::guidance::Tag::ALL.iter().map(|t| t.key()).collect::<Vec<_>>() } } ],
+                "responses": with_errors(json!({ "200": { "description": "`articles`: slug, title, summary, tags, version, published_at_ms" }, "400": { "description": "Unknown tag" } })) } },
+            "/api/guidance/{slug}": { "get": { "operationId": "guidanceArticle", "summary": "One published article: its Markdown and the rendered HTML (raw HTML removed, links checked)",
+                "parameters": [ { "name": "slug", "in": "path", "required": true, "schema": { "type": "string" } } ],
+                "responses": with_errors(json!({ "200": { "description": "slug, title, summary, tags, version, published_at_ms, markdown, html" }, "404": { "description": "No such published article" } })) } },
             "/healthz": { "get": { "operationId": "healthz", "summary": "Liveness", "security": open,
                 "responses": { "200": { "description": "Alive" } } } },
             "/readyz": { "get": { "operationId": "readyz", "summary": "Readiness: the database answers", "security": open,

@@ -9,6 +9,7 @@ pub(crate) mod enrol;
 pub(crate) mod enrolment;
 pub(crate) mod errors;
 pub(crate) mod forces;
+pub(crate) mod guidance;
 pub(crate) mod home;
 mod layout;
 pub(crate) mod passkeys;
