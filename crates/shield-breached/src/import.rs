@@ -277,6 +277,14 @@ pub fn import(
         .and_then(|()| file.sync_all())
         .map_err(write_err(&out_path))?;
     let bytes = (HEADER_LEN + TABLE_LEN) as u64 + hashes * RECORD_LEN as u64;
+    // Temporary files are 0600; the list is public data, and the server may run as another
+    // user than the one importing.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&out_path, std::fs::Permissions::from_mode(0o644))
+            .map_err(write_err(&out_path))?;
+    }
     out.persist(dest).map_err(|e| ImportError::Write {
         path: dest.to_path_buf(),
         source: e.error,
