@@ -102,6 +102,11 @@ pub enum Action {
     ViewSecurityRequests,
     /// The consistency view and CSV export of every request: coordinators only.
     ViewSecurityConsistency,
+    /// Published guidance articles: everyone signed in.
+    ReadGuidance,
+    /// Draft, edit, publish and unpublish guidance, and see drafts and version history:
+    /// coordinators only.
+    ManageGuidance,
 }
 
 /// What the action is done to. Candidate resources carry the forces of the candidate's
@@ -233,6 +238,12 @@ pub fn can(actor: &Actor, action: Action, resource: &Resource<'_>, now_ms: i64) 
             _ => Decision::Deny("not a contact of this force"),
         },
         ViewSecurityConsistency => role_is(actor, &[Role::Coordinator], "coordinators only"),
+        ReadGuidance => Decision::Allow,
+        ManageGuidance => role_is(
+            actor,
+            &[Role::Coordinator],
+            "only coordinators draft and publish guidance",
+        ),
         ManageOwnCredentials => match resource {
             Resource::OwnAccount => Decision::Allow,
             _ => Decision::Deny("only one's own sign-in methods"),

@@ -8,6 +8,7 @@ mod clock;
 pub mod delegates;
 mod diff;
 mod error;
+pub mod guidance;
 pub mod model;
 mod outbox;
 pub mod passkeys;
@@ -38,6 +39,7 @@ pub use checkins::{
 };
 pub use clock::SystemClock;
 pub use error::StoreError;
+pub use guidance::{GuidanceArticle, GuidanceDraft, GuidanceStore, GuidanceVersion, Which};
 pub use model::{
     CandidateListing, ConstituencyDetail, ConstituencySummary, ForceLink, ForceSummary, ImportMode,
     ImportOutcome,
@@ -96,6 +98,7 @@ pub trait Store:
     + checkins::CheckinStore
     + activities::ActivityStore
     + security_requests::SecurityRequestStore
+    + guidance::GuidanceStore
     + Send
     + Sync
     + std::fmt::Debug

@@ -55,6 +55,7 @@ crate::accounts::accounts_impl!(PgStore, sqlx::Postgres);
 crate::outbox::outbox_impl!(PgStore, sqlx::Postgres, crate::outbox::POSTGRES_CLAIM);
 crate::passkeys::passkeys_impl!(PgStore, sqlx::Postgres);
 crate::settings::settings_impl!(PgStore);
+crate::guidance::guidance_impl!(PgStore);
 crate::reports::reports_impl!(
     PgStore,
     sqlx::Postgres,

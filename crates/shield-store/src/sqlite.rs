@@ -70,6 +70,7 @@ crate::accounts::accounts_impl!(SqliteStore, sqlx::Sqlite);
 crate::outbox::outbox_impl!(SqliteStore, sqlx::Sqlite, crate::outbox::SQLITE_CLAIM);
 crate::passkeys::passkeys_impl!(SqliteStore, sqlx::Sqlite);
 crate::settings::settings_impl!(SqliteStore);
+crate::guidance::guidance_impl!(SqliteStore);
 crate::reports::reports_impl!(
     SqliteStore,
     sqlx::Sqlite,

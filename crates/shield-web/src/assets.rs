@@ -14,7 +14,7 @@ const APP_CSS: &str = include_str!("../static/app.css");
 /// next deployment: a new stylesheet means a new URL.
 const APP_CSS_FINGERPRINT: u64 = fnv1a(APP_CSS.as_bytes());
 
-const fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) const fn fnv1a(bytes: &[u8]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     let mut i = 0;
     while i < bytes.len() {

@@ -5,6 +5,7 @@ pub mod api;
 mod assets;
 pub mod auth;
 mod error;
+pub mod guidance;
 mod health;
 mod html;
 mod ical;
@@ -46,6 +47,11 @@ pub struct AppState {
     pub intake: intake::Intake,
     /// How long a request for additional security may wait for its assessment and decision.
     pub security_windows: shield_domain::security::Windows,
+    /// The breached-password range file behind `GET /range/{prefix}` (`None`: the endpoint
+    /// answers 503 and the check page says the check is not available).
+    pub breached: Option<Arc<shield_breached::RangeStore>>,
+    /// Per-address limit on range lookups (public, unauthenticated, cheap but scrapeable).
+    pub lookup_limiter: auth::rate::Limiter,
 }
 
 impl AppState {
@@ -66,7 +72,15 @@ impl AppState {
             trusted_proxies: Arc::default(),
             intake: intake::Intake::default(),
             security_windows: shield_domain::security::Windows::default(),
+            breached: None,
+            lookup_limiter: auth::rate::lookup_limiter(),
         }
+    }
+
+    /// Serves range lookups from the range file at this store's path.
+    pub fn with_breached_passwords(mut self, list: shield_breached::RangeStore) -> Self {
+        self.breached = Some(Arc::new(list));
+        self
     }
 
     pub fn with_scanner(mut self, scanner: Arc<dyn scan::Scanner>) -> Self {
@@ -345,6 +359,31 @@ pub fn router(state: AppState) -> Router {
             "/api/security-requests/{id}/reconsider",
             post(api::security::reconsider),
         )
+        .route(
+            "/guidance",
+            get(html::guidance::index).post(html::guidance::create),
+        )
+        .route("/guidance/new", get(html::guidance::new_form))
+        .route("/guidance/{slug}", get(html::guidance::show))
+        .route(
+            "/guidance/{slug}/edit",
+            get(html::guidance::edit_form).post(html::guidance::edit),
+        )
+        .route("/guidance/{slug}/history", get(html::guidance::history))
+        .route(
+            "/guidance/{slug}/versions/{version}",
+            get(html::guidance::version),
+        )
+        .route("/guidance/{slug}/publish", post(html::guidance::publish))
+        .route(
+            "/guidance/{slug}/unpublish",
+            post(html::guidance::unpublish),
+        )
+        .route("/api/guidance", get(api::guidance::list))
+        .route("/api/guidance/{slug}", get(api::guidance::show))
+        .route("/range/{prefix}", get(api::range::range))
+        .route("/passwords/check", get(html::passwords::check))
+        .route(html::passwords::JS_PATH, get(html::passwords::js))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route(assets::APP_CSS_PATH, get(assets::app_css))

@@ -2,6 +2,7 @@
 //! not a test: it prints medians and makes no assertion about them. `shield bench intake` is in
 //! [`intake`].
 
+pub mod breached;
 pub mod intake;
 
 use std::path::Path;

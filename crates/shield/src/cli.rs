@@ -108,6 +108,29 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Range lookups per second on a generated breached-password list, and its bytes on
+    /// disk: generates COUNT random hashes as an import file, imports them, measures, and
+    /// removes every file it made.
+    BreachedPasswords {
+        /// How many hashes to generate.
+        #[arg(long, default_value_t = 10_000_000)]
+        count: u64,
+        /// Lookups per thread in each run.
+        #[arg(long, default_value_t = 200_000)]
+        lookups: u64,
+        /// Runs per thread count; the median is reported.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Thread counts to measure (comma-separated).
+        #[arg(long, value_delimiter = ',', default_value = "1,2")]
+        threads: Vec<usize>,
+        #[arg(long)]
+        json: bool,
+        /// Where the generated files go (a fresh folder inside, removed afterwards); default
+        /// `target/` when there is one, else the system temporary folder.
+        #[arg(long, value_name = "PATH")]
+        dir: Option<PathBuf>,
+    },
     /// Durable report submissions per second over HTTP (loopback server, fresh SQLite file)
     /// against raw single-row durable inserts on the same disk, and report-to-alert-email
     /// latency through a loopback SMTP sink.
@@ -142,7 +165,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Migrate => {
             let store = open(&config).await?;
+            let added = seed_guidance(store.clone()).await?;
             println!("database is up to date ({})", store.backend().name());
+            if added > 0 {
+                println!("added {added} starter guidance articles");
+            }
+        }
+        Command::Import {
+            kind: ImportKind::BreachedPasswords,
+            file,
+            dry_run,
+            json,
+        } => {
+            // A file in the data folder, not the database: nothing to open or migrate.
+            let report = crate::breached::import(&config, &file, dry_run)?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                println!("{report}");
+            }
         }
         Command::Import {
             kind,
@@ -186,6 +227,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { .. } => {
             let keys = config.keys.require()?;
             let store = open(&config).await?;
+            seed_guidance(store.clone()).await?;
             let state = shield_web::AppState::with(
                 store,
                 std::sync::Arc::new(shield_store::SystemClock),
@@ -195,7 +237,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 &crate::detect_cmd::app_model_dir(),
             )))
             .with_trusted_proxies(config.trusted_proxies.clone())
-            .with_security_windows(config.security_windows);
+            .with_security_windows(config.security_windows)
+            .with_breached_passwords(shield_breached::RangeStore::new(crate::breached::path(
+                &config,
+            )));
             let base = config
                 .public_url
                 .clone()
@@ -261,6 +306,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }) => {
             crate::bench::import(&data, postgres_url.as_deref(), runs, json).await?;
         }
+        Command::Bench(BenchCommand::BreachedPasswords {
+            count,
+            lookups,
+            runs,
+            threads,
+            json,
+            dir,
+        }) => {
+            crate::bench::breached::run(crate::bench::breached::Options {
+                count,
+                lookups,
+                runs,
+                threads,
+                json,
+                dir,
+            })?;
+        }
         Command::Bench(BenchCommand::Intake {
             reports,
             concurrency,
@@ -277,6 +339,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Adds the starter guidance articles the library does not have yet (idempotent by slug;
+/// coordinators' edits and unpublishing stand). Returns how many were added.
+pub async fn seed_guidance(
+    store: std::sync::Arc<dyn shield_store::Store>,
+) -> anyhow::Result<usize> {
+    let state = shield_web::AppState::new(store);
+    shield_web::guidance::seed_starter(&state)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot load the starter guidance: {e}"))
 }
 
 /// Opens the configured database and brings its schema up to date.

@@ -153,13 +153,19 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         .await
         .context("cannot migrate the demo database")?;
     let reports = load(store.as_ref()).await?;
+    crate::cli::seed_guidance(store.clone()).await?;
     let stats = store.stats().await?;
+    // The project's own small breached-password list, for `/passwords/check`.
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let breached = dir.join(crate::breached::FILE_NAME);
+    let breached_summary = crate::breached::load_demo(&breached)?;
     let state = shield_web::AppState::with(
         store,
         std::sync::Arc::new(shield_store::SystemClock),
         std::sync::Arc::new(keys),
     )
-    .with_security_windows(config.security_windows);
+    .with_security_windows(config.security_windows)
+    .with_breached_passwords(shield_breached::RangeStore::new(breached));
     // The worker sends email (or, with no relay configured, writes it to data/mail/) and fires
     // the reports' acknowledge-by deadlines. Links in emails point at this demo's address.
     let base_for_mail = crate::cli::browse_url(config.listen);
@@ -191,6 +197,10 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         stats.forces,
         stats.candidates,
         reports.last().map(|r| r.rows).unwrap_or(0)
+    );
+    println!(
+        "  Loaded the demo breached-password list ({} hashes): try {}passwords/check",
+        breached_summary.hashes, base
     );
     println!(
         "  Demo sign-ins: open a link to set up that person's sign-in (each works once, for 7 days):"

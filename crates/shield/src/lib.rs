@@ -3,6 +3,7 @@
 
 pub mod audit_cmd;
 pub mod bench;
+pub mod breached;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -14,6 +14,10 @@ both_backends!(openapi_document_matches_the_api_and_guards_it);
 async fn openapi_document_matches_the_api_and_guards_it(db: TestDb) {
     shield::demo::load(db.store.as_ref()).await.unwrap();
     let (state, _) = state(db.store.clone());
+    let list_dir = tempfile::tempdir().unwrap();
+    let list = list_dir.path().join("breached-passwords.bin");
+    shield::breached::load_demo(&list).unwrap();
+    let state = state.with_breached_passwords(shield_breached::RangeStore::new(&list));
     let people = shield::demo::invite_people(&state).await.unwrap();
     let mut anonymous = Client::new(state.clone());
 
@@ -29,7 +33,12 @@ async fn openapi_document_matches_the_api_and_guards_it(db: TestDb) {
         .split(".route(")
         .skip(1)
         .filter_map(|rest| rest.trim_start().strip_prefix('"')?.split('"').next())
-        .filter(|p| p.starts_with("/api/") || *p == "/healthz" || *p == "/readyz")
+        .filter(|p| {
+            p.starts_with("/api/")
+                || p.starts_with("/range/")
+                || *p == "/healthz"
+                || *p == "/readyz"
+        })
         .map(str::to_owned)
         .collect();
     let documented: BTreeSet<String> = paths.keys().cloned().collect();
@@ -40,7 +49,10 @@ async fn openapi_document_matches_the_api_and_guards_it(db: TestDb) {
             let open = op
                 .get("security")
                 .is_some_and(|s| s.as_array().is_some_and(Vec::is_empty));
-            let concrete = path.replace("{id}", "1");
+            let concrete = path
+                .replace("{id}", "1")
+                .replace("{prefix}", "5BAA6")
+                .replace("{slug}", "what-to-report");
             let page = match method.as_str() {
                 "get" => anonymous.get(&concrete).await,
                 "post" => {

@@ -476,4 +476,26 @@ fn the_assessor_never_decides_their_own_recommendation() {
         )
         .is_allowed()
     );
+fn everyone_signed_in_reads_guidance_and_only_coordinators_manage_it() {
+    let everyone = [
+        candidate(1),
+        delegate(1, &[Grant::View]),
+        contact("E23000029"),
+        actor(Role::Coordinator),
+        actor(Role::Admin),
+    ];
+    for who in &everyone {
+        assert!(
+            can(who, Action::ReadGuidance, &Resource::Service, NOW).is_allowed(),
+            "{:?} reads guidance",
+            who.role
+        );
+        let manage = can(who, Action::ManageGuidance, &Resource::Service, NOW);
+        assert_eq!(
+            manage.is_allowed(),
+            who.role == Role::Coordinator,
+            "{:?} manages guidance: {manage:?}",
+            who.role
+        );
+    }
 }

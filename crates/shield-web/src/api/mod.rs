@@ -4,8 +4,10 @@
 
 pub(crate) mod activities;
 pub(crate) mod checkins;
+pub(crate) mod guidance;
 pub(crate) mod me;
 pub(crate) mod openapi;
+pub(crate) mod range;
 pub(crate) mod reports;
 pub(crate) mod scan;
 pub(crate) mod security;

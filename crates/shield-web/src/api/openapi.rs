@@ -49,6 +49,27 @@ pub(crate) fn document() -> Value {
         "paths": {
             "/api/openapi.json": { "get": { "operationId": "openapi", "summary": "This document", "security": open,
                 "responses": { "200": { "description": "The OpenAPI document" } } } },
+            "/range/{prefix}": { "get": { "operationId": "breachedPasswordRange",
+                "summary": "Breached-password hashes starting with a 5-hex-digit SHA-1 prefix (k-anonymity; the shape of the Pwned Passwords range API). No sign-in; the password and its full hash never leave the client",
+                "security": open,
+                "parameters": [
+                    { "name": "prefix", "in": "path", "required": true, "schema": { "type": "string", "pattern": "^[0-9A-Fa-f]{5}$" }, "description": "The first 5 hex digits of the password's SHA-1" },
+                    { "name": "Add-Padding", "in": "header", "required": false, "schema": { "type": "string", "enum": ["true"] }, "description": "Pad the answer to 800-1,000 lines with random `SUFFIX:0` lines" },
+                    { "name": "If-None-Match", "in": "header", "required": false, "schema": { "type": "string" } }
+                ],
+                "responses": {
+                    "200": { "description": "One `SUFFIX:COUNT` line per hash (35 upper-case hex digits, CRLF line ends); cacheable for a day, with an ETag", "content": { "text/plain": { "schema": { "type": "string" } } } },
+                    "304": { "description": "Not modified (If-None-Match matched the list's ETag)" },
+                    "400": { "description": "The prefix is not exactly 5 hex digits", "content": { "text/plain": { "schema": { "type": "string" } } } },
+                    "429": { "description": "Too many lookups from this address" },
+                    "503": { "description": "No breached-password list has been imported" }
+                } } },
+            "/api/guidance": { "get": { "operationId": "listGuidance", "summary": "Published guidance articles, by title (`?tag=` physical, online, home, events, cyber or reporting)",
+                "parameters": [ { "name": "tag", "in": "query", "required": false, "schema": { "type": "string", "enum": shield_domain::guidance::Tag::ALL.iter().map(|t| t.key()).collect::<Vec<_>>() } } ],
+                "responses": with_errors(json!({ "200": { "description": "`articles`: slug, title, summary, tags, version, published_at_ms" }, "400": { "description": "Unknown tag" } })) } },
+            "/api/guidance/{slug}": { "get": { "operationId": "guidanceArticle", "summary": "One published article: its Markdown and the rendered HTML (raw HTML removed, links checked)",
+                "parameters": [ { "name": "slug", "in": "path", "required": true, "schema": { "type": "string" } } ],
+                "responses": with_errors(json!({ "200": { "description": "slug, title, summary, tags, version, published_at_ms, markdown, html" }, "404": { "description": "No such published article" } })) } },
             "/healthz": { "get": { "operationId": "healthz", "summary": "Liveness", "security": open,
                 "responses": { "200": { "description": "Alive" } } } },
             "/readyz": { "get": { "operationId": "readyz", "summary": "Readiness: the database answers", "security": open,

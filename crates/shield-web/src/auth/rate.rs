@@ -28,6 +28,15 @@ pub fn limiter() -> Limiter {
     limiter_with(Quota::per_minute(per_minute).allow_burst(burst))
 }
 
+/// Range lookups (`GET /range/…`) per address: a burst of 100, then one a second. Someone
+/// checking their passwords makes one request per password; a scraper walking all 2^20
+/// prefixes is slowed to days.
+pub fn lookup_limiter() -> Limiter {
+    let burst = NonZeroU32::new(100).unwrap_or(NonZeroU32::MIN);
+    let per_minute = NonZeroU32::new(60).unwrap_or(NonZeroU32::MIN);
+    limiter_with(Quota::per_minute(per_minute).allow_burst(burst))
+}
+
 /// A limiter with another quota (tests use a slow refill, so timing cannot matter).
 pub fn limiter_with(quota: Quota) -> Limiter {
     Arc::new(RateLimiter::keyed(quota))
@@ -142,6 +151,25 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
         return (
             StatusCode::TOO_MANY_REQUESTS,
             crate::html::errors::too_many(),
+        )
+            .into_response();
+    }
+    if *request.method() == Method::GET
+        && request.uri().path().starts_with("/range/")
+        && let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>()
+        && state
+            .lookup_limiter
+            .check_key(&client_ip(&state, peer.ip(), &request))
+            .is_err()
+    {
+        tracing::warn!("range lookup rate limit reached");
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; charset=utf-8",
+            )],
+            "Too many lookups from your address. Wait a minute and try again.\n",
         )
             .into_response();
     }

@@ -35,6 +35,9 @@ pub enum ImportKind {
     Candidates,
     /// The named police contacts of each force (the project's own format; see the README).
     Contacts,
+    /// A breached-password hash list: `SHA1HEX:count` lines (as the Pwned Passwords
+    /// downloader writes). Stored as a range file in the data folder, not in the database.
+    BreachedPasswords,
 }
 
 impl ImportKind {
@@ -45,6 +48,7 @@ impl ImportKind {
             Self::ConstituencyForces => "constituency–force links",
             Self::Candidates => "candidates",
             Self::Contacts => "force contacts",
+            Self::BreachedPasswords => "breached-password hashes",
         }
     }
 }
@@ -72,6 +76,10 @@ pub enum ImportError {
         column: String,
         message: String,
     },
+    #[error(
+        "{file}: a breached-password list is not a CSV file; `shield import breached-passwords` reads it"
+    )]
+    NotCsv { file: String },
     #[error("{file}: the file has no data rows")]
     Empty { file: String },
     #[error("{file}: nothing was imported: {source}")]
@@ -201,6 +209,11 @@ pub async fn import(
                 .import_candidates(&parsed.elections, &parsed.candidates, mode)
                 .await
                 .map_err(stored)?
+        }
+        ImportKind::BreachedPasswords => {
+            return Err(ImportError::NotCsv {
+                file: file.name.clone(),
+            });
         }
         ImportKind::Contacts => {
             let forces = store
