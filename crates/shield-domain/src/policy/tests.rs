@@ -476,6 +476,9 @@ fn the_assessor_never_decides_their_own_recommendation() {
         )
         .is_allowed()
     );
+}
+
+#[test]
 fn everyone_signed_in_reads_guidance_and_only_coordinators_manage_it() {
     let everyone = [
         candidate(1),
