@@ -11,6 +11,7 @@ pub mod election;
 mod error;
 pub mod evidence;
 pub mod force;
+pub mod plan;
 pub mod policy;
 pub mod report;
 pub mod resolve;

@@ -6,6 +6,7 @@ pub mod webhook;
 pub mod worker;
 
 pub use email::{
+    Attachment, build_message,
     EmailSender, OutgoingEmail, SendError, SmtpConfig, SmtpConfigError, SmtpSender, TlsMode,
 };
 pub use templates::{

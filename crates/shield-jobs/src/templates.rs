@@ -16,6 +16,8 @@ use thiserror::Error;
 pub struct RenderedEmail {
     pub subject: String,
     pub text_body: String,
+    /// Files attached (a briefing's calendar invitation).
+    pub attachments: Vec<crate::email::Attachment>,
 }
 
 impl std::fmt::Debug for RenderedEmail {
@@ -126,6 +128,18 @@ pub const CREDENTIAL_CHANGES: &[(&str, &str)] = &[
     ("signed_out_everywhere", "Every session was signed out on"),
 ];
 
+/// A briefing registration: params `briefing` and `candidate` (ids); secret = the sealed
+/// iCalendar invitation (RFC 5545, METHOD:REQUEST), attached as `briefing.ics`. The body says
+/// only that the candidate is registered and where to see the details.
+pub const BRIEFING_INVITATION: &str = "briefing_invitation";
+/// The day-before reminder of a briefing: param `briefing`.
+pub const BRIEFING_REMINDER: &str = shield_store::briefings::BRIEFING_REMINDER;
+/// A reminder that the security plan has steps left: param `kind` (`scheduled` or
+/// `not_ready`; not shown).
+pub const PLAN_NUDGE: &str = shield_store::outreach::PLAN_NUDGE;
+/// A reminder that briefings are open for registration: no params.
+pub const BRIEFING_NUDGE: &str = shield_store::outreach::BRIEFING_NUDGE;
+
 /// The built-in templates. `base_url` is the service's public address (`https://…`, no trailing
 /// slash needed); invitation links are `{base_url}/invitations/{token}` and report links
 /// `{base_url}/reports/{report}`.
@@ -189,7 +203,7 @@ impl Templates for DefaultTemplates {
                 if !url_safe_token(token.expose_secret()) {
                     return Err(RenderError::Secret);
                 }
-                Ok(RenderedEmail {
+                Ok(RenderedEmail { attachments: Vec::new(),
                     subject: "Your Candidate Shield invitation".into(),
                     text_body: format!(
                         "You have been invited to Candidate Shield.\nOpen this link to enrol:\n{}/invitations/{}",
@@ -201,7 +215,7 @@ impl Templates for DefaultTemplates {
             REPORT_NEEDS_ATTENTION => {
                 let priority = priority(params)?;
                 let (id, reference) = report(params)?;
-                Ok(RenderedEmail {
+                Ok(RenderedEmail { attachments: Vec::new(),
                     subject: format!("Candidate Shield: a P{priority} report needs you"),
                     text_body: format!(
                         "A new P{priority} report needs you. Reference {reference}.\nSign in: {}",
@@ -212,7 +226,7 @@ impl Templates for DefaultTemplates {
             REPORT_INFORMED => {
                 let priority = priority(params)?;
                 let (id, reference) = report(params)?;
-                Ok(RenderedEmail {
+                Ok(RenderedEmail { attachments: Vec::new(),
                     subject: format!(
                         "Candidate Shield: a P{priority} report in a constituency you share"
                     ),
@@ -230,7 +244,7 @@ impl Templates for DefaultTemplates {
                     .id("tier")
                     .and_then(Tier::parse)
                     .ok_or(RenderError::BadParams)?;
-                Ok(RenderedEmail {
+                Ok(RenderedEmail { attachments: Vec::new(),
                     subject: format!(
                         "Candidate Shield: ESCALATED P{priority} report not yet acknowledged"
                     ),
@@ -248,7 +262,7 @@ impl Templates for DefaultTemplates {
                     .id("status")
                     .and_then(|s| Status::parse(s).ok())
                     .ok_or(RenderError::BadParams)?;
-                Ok(RenderedEmail {
+                Ok(RenderedEmail { attachments: Vec::new(),
                     subject: "Candidate Shield: an update on your report".into(),
                     text_body: format!(
                         "There is an update on your report {reference}. Sign in to see it: {}",
@@ -258,7 +272,7 @@ impl Templates for DefaultTemplates {
             }
             REPORT_MESSAGE => {
                 let (id, reference) = report(params)?;
-                Ok(RenderedEmail {
+                Ok(RenderedEmail { attachments: Vec::new(),
                     subject: "Candidate Shield: a new secure message".into(),
                     text_body: format!(
                         "You have a new secure message about report {reference}. Sign in to \
@@ -273,7 +287,7 @@ impl Templates for DefaultTemplates {
                     .iter()
                     .find(|(key, _)| *key == change)
                     .ok_or(RenderError::BadParams)?;
-                Ok(RenderedEmail {
+                Ok(RenderedEmail { attachments: Vec::new(),
                     subject: "Candidate Shield: a change to how you sign in".into(),
                     text_body: format!(
                         "{what} your Candidate Shield account.\nIf this was you, there is \
@@ -284,6 +298,66 @@ impl Templates for DefaultTemplates {
                     ),
                 })
             }
+            BRIEFING_INVITATION => {
+                let id = params
+                    .int("briefing")
+                    .filter(|b| *b > 0)
+                    .ok_or(RenderError::BadParams)?;
+                let sealed = secret.ok_or(RenderError::MissingSecret)?;
+                let ics = opener
+                    .open(sealed, context)
+                    .map_err(|_| RenderError::Secret)?;
+                if !ics.expose_secret().starts_with("BEGIN:VCALENDAR") {
+                    return Err(RenderError::Secret);
+                }
+                Ok(RenderedEmail {
+                    subject: "Candidate Shield: you are registered for a security briefing".into(),
+                    text_body: format!(
+                        "You are registered for a Candidate Shield security briefing. The \
+                         calendar invitation is attached.\nDetails and materials: {}/briefings/{id}",
+                        self.base_url
+                    ),
+                    attachments: vec![crate::email::Attachment {
+                        filename: "briefing.ics".into(),
+                        content_type: "text/calendar; method=REQUEST; charset=utf-8".into(),
+                        body: ics.expose_secret().as_bytes().to_vec(),
+                    }],
+                })
+            }
+            BRIEFING_REMINDER => {
+                let id = params
+                    .int("briefing")
+                    .filter(|b| *b > 0)
+                    .ok_or(RenderError::BadParams)?;
+                Ok(RenderedEmail {
+                    subject: "Candidate Shield: your security briefing is tomorrow".into(),
+                    text_body: format!(
+                        "A reminder: the security briefing you registered for is tomorrow.\n\
+                         Details: {}/briefings/{id}",
+                        self.base_url
+                    ),
+                    attachments: Vec::new(),
+                })
+            }
+            PLAN_NUDGE => Ok(RenderedEmail {
+                subject: "Candidate Shield: your security plan has steps left".into(),
+                text_body: format!(
+                    "Your personal security plan has steps left. Each takes a few minutes and \
+                     makes you safer while you campaign.\nSign in to carry on: {}/plan\n\
+                     You can turn these reminders off on that page.",
+                    self.base_url
+                ),
+                attachments: Vec::new(),
+            }),
+            BRIEFING_NUDGE => Ok(RenderedEmail {
+                subject: "Candidate Shield: security briefings are open".into(),
+                text_body: format!(
+                    "Security briefings for candidates are open for registration. They cover \
+                     staying safe while campaigning and what to report.\nChoose one: {}/briefings",
+                    self.base_url
+                ),
+                attachments: Vec::new(),
+            }),
             _ => Err(RenderError::UnknownTemplate),
         }
     }

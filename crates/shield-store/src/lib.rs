@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod activities;
 mod audit;
+pub mod briefings;
 pub mod checkins;
 mod clock;
 pub mod delegates;
@@ -10,7 +11,9 @@ mod diff;
 mod error;
 pub mod model;
 mod outbox;
+pub mod outreach;
 pub mod passkeys;
+pub mod plan;
 mod postgres;
 mod records;
 pub mod reports;
@@ -31,6 +34,11 @@ use shield_domain::{
 
 pub use activities::{ActivityRecord, ActivityStore, NewActivity};
 pub use audit::{AuditStore, AuditVerification};
+pub use briefings::{
+    BriefingRecord, BriefingStore, NewBriefing, RegisterOutcome, Registrant, Registration,
+};
+pub use outreach::{NewNudge, NudgeOutcome, NudgeRecord, OutreachStore};
+pub use plan::{CandidateStanding, PlanRecord, PlanStore};
 pub use checkins::{
     CheckinRecord, CheckinStatus, CheckinStore, EndKind, NewCheckin, PinHashes, Timers,
 };
@@ -89,6 +97,9 @@ pub trait Store:
     + settings::SettingsStore
     + checkins::CheckinStore
     + activities::ActivityStore
+    + plan::PlanStore
+    + briefings::BriefingStore
+    + outreach::OutreachStore
     + Send
     + Sync
     + std::fmt::Debug

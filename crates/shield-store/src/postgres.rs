@@ -67,3 +67,6 @@ crate::checkins::checkins_impl!(
 );
 crate::activities::activities_impl!(PgStore, sqlx::Postgres);
 crate::delegates::delegates_impl!(PgStore, sqlx::Postgres);
+crate::plan::plan_impl!(PgStore);
+crate::briefings::briefings_impl!(PgStore);
+crate::outreach::outreach_impl!(PgStore, sqlx::Postgres);

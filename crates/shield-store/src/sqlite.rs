@@ -82,3 +82,6 @@ crate::checkins::checkins_impl!(
 );
 crate::activities::activities_impl!(SqliteStore, sqlx::Sqlite);
 crate::delegates::delegates_impl!(SqliteStore, sqlx::Sqlite);
+crate::plan::plan_impl!(SqliteStore);
+crate::briefings::briefings_impl!(SqliteStore);
+crate::outreach::outreach_impl!(SqliteStore, sqlx::Sqlite);

@@ -107,7 +107,8 @@ pub async fn issue(
     Ok((user_id, prepared.token))
 }
 
-/// Opens the sealed token of an invitation email, for the worker.
+/// Opens the sealed secret of an outbox row for the worker: an invitation's token, a webhook's
+/// signing secret, or a briefing registration's calendar invitation.
 #[derive(Debug, Clone)]
 pub struct InvitationOpener {
     keys: Arc<KeyRing>,
@@ -123,6 +124,22 @@ impl SecretOpener for InvitationOpener {
     /// Opens an invitation's token, or a force webhook's signing secret (sealed as
     /// `force_webhooks.secret` of the row the `webhook` parameter names).
     fn open(&self, sealed: &[u8], context: SecretContext<'_>) -> Result<SecretString, OpenError> {
+        if context.template == shield_jobs::templates::BRIEFING_INVITATION {
+            // A briefing's calendar invitation, sealed to (briefing, candidate).
+            let briefing = context.params.int("briefing").ok_or(OpenError)?;
+            let candidate = context.params.int("candidate").ok_or(OpenError)?;
+            return shield_crypto::open_string(
+                &self.keys,
+                Aad::new(
+                    shield_jobs::templates::BRIEFING_INVITATION,
+                    "ics",
+                    &format!("{briefing}.{candidate}"),
+                ),
+                sealed,
+            )
+            .map(|t| SecretString::from(t.to_string()))
+            .map_err(|_| OpenError);
+        }
         if let Some(webhook) = context.params.int("webhook") {
             return shield_crypto::open_string(
                 &self.keys,

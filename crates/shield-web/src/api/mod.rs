@@ -6,6 +6,7 @@ pub(crate) mod activities;
 pub(crate) mod checkins;
 pub(crate) mod me;
 pub(crate) mod openapi;
+pub(crate) mod plan;
 pub(crate) mod reports;
 pub(crate) mod scan;
 

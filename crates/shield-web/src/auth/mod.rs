@@ -12,6 +12,7 @@
 pub mod csrf;
 pub mod guard;
 pub mod passkey;
+pub mod plan_guard;
 pub mod password;
 pub mod rate;
 pub mod report_guard;

@@ -123,7 +123,7 @@ impl Guard for CandidateSettingsGuard {
 }
 
 /// `?candidate=ID`, else the actor's own candidacy, else a delegate's only candidate.
-async fn candidate_target(
+pub(crate) async fn candidate_target(
     parts: &Parts,
     state: &AppState,
     actor: &Actor,
@@ -159,7 +159,7 @@ impl Guard for ReportQueueGuard {
 }
 
 /// `?force=CODE`, a force contact's first force, or (coordinators) the whole service.
-fn force_target(parts: &Parts, actor: &Actor) -> Result<Target, AppError> {
+pub(crate) fn force_target(parts: &Parts, actor: &Actor) -> Result<Target, AppError> {
     match query_value(parts, "force") {
         Some(code) => ForceCode::parse(code)
             .map(Target::Force)

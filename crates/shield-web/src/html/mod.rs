@@ -2,6 +2,7 @@
 //! HTML-escaped on the way out; no HTML is ever assembled from strings in Rust.
 
 pub(crate) mod activities;
+pub(crate) mod briefings;
 pub(crate) mod checkin;
 pub(crate) mod constituencies;
 pub(crate) mod delegates;
@@ -11,7 +12,9 @@ pub(crate) mod errors;
 pub(crate) mod forces;
 pub(crate) mod home;
 mod layout;
+pub(crate) mod outreach;
 pub(crate) mod passkeys;
+pub(crate) mod plan;
 pub(crate) mod reports;
 pub(crate) mod scan;
 pub(crate) mod sign_in;
