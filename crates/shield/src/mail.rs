@@ -145,4 +145,4 @@ impl EmailSender for MailFolder {
             .await
             .map_err(|_| SendError::new("mail_folder"))
     }
-}}
+}
