@@ -233,10 +233,15 @@ impl NudgeKind {
     }
 
     pub fn parse(key: &str) -> Result<Self, FieldError> {
-        [Self::NotEnrolled, Self::NotReady, Self::NotBriefed, Self::Scheduled]
-            .into_iter()
-            .find(|k| k.key() == key)
-            .ok_or_else(|| FieldError::new("choose a list"))
+        [
+            Self::NotEnrolled,
+            Self::NotReady,
+            Self::NotBriefed,
+            Self::Scheduled,
+        ]
+        .into_iter()
+        .find(|k| k.key() == key)
+        .ok_or_else(|| FieldError::new("choose a list"))
     }
 
     pub fn label(self) -> &'static str {
@@ -375,7 +380,11 @@ mod tests {
             .collect();
         assert_eq!(
             done,
-            vec![Step::Passkey, Step::RegisterActivities, Step::AttendBriefing]
+            vec![
+                Step::Passkey,
+                Step::RegisterActivities,
+                Step::AttendBriefing
+            ]
         );
         assert_eq!(readiness(&all), 27);
         // "Does not apply" wins over evidence; the candidate chose it.
@@ -426,7 +435,12 @@ mod tests {
         assert!(!registered.on_list(NudgeKind::NotBriefed, 50));
         assert!(registered.acted_since(NudgeKind::NotBriefed, 4_000, 0));
         assert!(!registered.acted_since(NudgeKind::NotBriefed, 6_000, 0));
-        for k in [NudgeKind::NotEnrolled, NudgeKind::NotReady, NudgeKind::NotBriefed, NudgeKind::Scheduled] {
+        for k in [
+            NudgeKind::NotEnrolled,
+            NudgeKind::NotReady,
+            NudgeKind::NotBriefed,
+            NudgeKind::Scheduled,
+        ] {
             assert_eq!(NudgeKind::parse(k.key()).unwrap(), k);
         }
     }

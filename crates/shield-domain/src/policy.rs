@@ -198,13 +198,15 @@ pub fn can(actor: &Actor, action: Action, resource: &Resource<'_>, now_ms: i64) 
             Role::ForceContact | Role::Coordinator => on_candidate(actor, resource, None, true),
             _ => Decision::Deny("only the police and coordinators handle reports"),
         },
-        ViewReportQueue | ViewForceActivities | ManageBriefings | Outreach => match (actor.role, resource) {
-            (Role::Coordinator, Resource::Force(_) | Resource::Service) => Decision::Allow,
-            (Role::ForceContact, Resource::Force(f)) if actor.forces.contains(*f) => {
-                Decision::Allow
+        ViewReportQueue | ViewForceActivities | ManageBriefings | Outreach => {
+            match (actor.role, resource) {
+                (Role::Coordinator, Resource::Force(_) | Resource::Service) => Decision::Allow,
+                (Role::ForceContact, Resource::Force(f)) if actor.forces.contains(*f) => {
+                    Decision::Allow
+                }
+                _ => Decision::Deny("not a contact of this force"),
             }
-            _ => Decision::Deny("not a contact of this force"),
-        },
+        }
         ManageOwnCredentials => match resource {
             Resource::OwnAccount => Decision::Allow,
             _ => Decision::Deny("only one's own sign-in methods"),

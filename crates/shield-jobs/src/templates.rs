@@ -203,7 +203,8 @@ impl Templates for DefaultTemplates {
                 if !url_safe_token(token.expose_secret()) {
                     return Err(RenderError::Secret);
                 }
-                Ok(RenderedEmail { attachments: Vec::new(),
+                Ok(RenderedEmail {
+                    attachments: Vec::new(),
                     subject: "Your Candidate Shield invitation".into(),
                     text_body: format!(
                         "You have been invited to Candidate Shield.\nOpen this link to enrol:\n{}/invitations/{}",
@@ -215,7 +216,8 @@ impl Templates for DefaultTemplates {
             REPORT_NEEDS_ATTENTION => {
                 let priority = priority(params)?;
                 let (id, reference) = report(params)?;
-                Ok(RenderedEmail { attachments: Vec::new(),
+                Ok(RenderedEmail {
+                    attachments: Vec::new(),
                     subject: format!("Candidate Shield: a P{priority} report needs you"),
                     text_body: format!(
                         "A new P{priority} report needs you. Reference {reference}.\nSign in: {}",
@@ -226,7 +228,8 @@ impl Templates for DefaultTemplates {
             REPORT_INFORMED => {
                 let priority = priority(params)?;
                 let (id, reference) = report(params)?;
-                Ok(RenderedEmail { attachments: Vec::new(),
+                Ok(RenderedEmail {
+                    attachments: Vec::new(),
                     subject: format!(
                         "Candidate Shield: a P{priority} report in a constituency you share"
                     ),
@@ -244,7 +247,8 @@ impl Templates for DefaultTemplates {
                     .id("tier")
                     .and_then(Tier::parse)
                     .ok_or(RenderError::BadParams)?;
-                Ok(RenderedEmail { attachments: Vec::new(),
+                Ok(RenderedEmail {
+                    attachments: Vec::new(),
                     subject: format!(
                         "Candidate Shield: ESCALATED P{priority} report not yet acknowledged"
                     ),
@@ -262,7 +266,8 @@ impl Templates for DefaultTemplates {
                     .id("status")
                     .and_then(|s| Status::parse(s).ok())
                     .ok_or(RenderError::BadParams)?;
-                Ok(RenderedEmail { attachments: Vec::new(),
+                Ok(RenderedEmail {
+                    attachments: Vec::new(),
                     subject: "Candidate Shield: an update on your report".into(),
                     text_body: format!(
                         "There is an update on your report {reference}. Sign in to see it: {}",
@@ -272,7 +277,8 @@ impl Templates for DefaultTemplates {
             }
             REPORT_MESSAGE => {
                 let (id, reference) = report(params)?;
-                Ok(RenderedEmail { attachments: Vec::new(),
+                Ok(RenderedEmail {
+                    attachments: Vec::new(),
                     subject: "Candidate Shield: a new secure message".into(),
                     text_body: format!(
                         "You have a new secure message about report {reference}. Sign in to \
@@ -287,7 +293,8 @@ impl Templates for DefaultTemplates {
                     .iter()
                     .find(|(key, _)| *key == change)
                     .ok_or(RenderError::BadParams)?;
-                Ok(RenderedEmail { attachments: Vec::new(),
+                Ok(RenderedEmail {
+                    attachments: Vec::new(),
                     subject: "Candidate Shield: a change to how you sign in".into(),
                     text_body: format!(
                         "{what} your Candidate Shield account.\nIf this was you, there is \

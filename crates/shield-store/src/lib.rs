@@ -37,8 +37,6 @@ pub use audit::{AuditStore, AuditVerification};
 pub use briefings::{
     BriefingRecord, BriefingStore, NewBriefing, RegisterOutcome, Registrant, Registration,
 };
-pub use outreach::{NewNudge, NudgeOutcome, NudgeRecord, OutreachStore};
-pub use plan::{CandidateStanding, PlanRecord, PlanStore};
 pub use checkins::{
     CheckinRecord, CheckinStatus, CheckinStore, EndKind, NewCheckin, PinHashes, Timers,
 };
@@ -52,6 +50,8 @@ pub use outbox::{
     ClaimedMessage, NewOutboxMessage, OutboxChannel, OutboxCounts, OutboxDelivery, OutboxParams,
     OutboxStatus, OutboxStore,
 };
+pub use outreach::{NewNudge, NudgeOutcome, NudgeRecord, OutreachStore};
+pub use plan::{CandidateStanding, PlanRecord, PlanStore};
 pub use postgres::PgStore;
 pub use reports::{
     CreatedReport, DeadlineStore, EvidenceMeta, FiredDeadlines, ForceWebhook, MessageRecord,

@@ -218,7 +218,9 @@ macro_rules! outreach_impl {
                     .await?
                     .into_iter()
                     .filter(|c| {
-                        c.standing.enrolled_at_ms.is_some_and(|t| t <= now_ms - gap_ms)
+                        c.standing
+                            .enrolled_at_ms
+                            .is_some_and(|t| t <= now_ms - gap_ms)
                             && c.standing.score < 100
                             && !c.nudges_opt_out
                             && c.last_nudged_at_ms.is_none_or(|t| t <= now_ms - gap_ms)

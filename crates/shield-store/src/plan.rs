@@ -48,14 +48,28 @@ pub struct CandidateStanding {
 }
 
 fn parse_pair(step: &str, status: &str) -> Result<(Step, Status), StoreError> {
-    let bad = |e: shield_domain::FieldError| StoreError::Corrupt(format!("plan step: {}", e.message));
-    Ok((Step::parse(step).map_err(bad)?, Status::parse(status).map_err(bad)?))
+    let bad =
+        |e: shield_domain::FieldError| StoreError::Corrupt(format!("plan step: {}", e.message));
+    Ok((
+        Step::parse(step).map_err(bad)?,
+        Status::parse(status).map_err(bad)?,
+    ))
 }
 
 /// Builds standings from the rows the backends read (shared by both).
-#[allow(clippy::type_complexity)]
+#[allow(clippy::type_complexity, clippy::too_many_arguments)]
 pub(crate) fn assemble_standings(
-    candidates: Vec<(i64, String, String, String, Option<String>, Option<i64>, Option<String>, Option<String>, Option<i64>)>,
+    candidates: Vec<(
+        i64,
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<i64>,
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+    )>,
     steps: Vec<(i64, String, String)>,
     passkey_candidates: Vec<(i64,)>,
     activity_candidates: Vec<(i64,)>,
@@ -67,7 +81,10 @@ pub(crate) fn assemble_standings(
     use std::collections::{BTreeMap, BTreeSet};
     let mut stored: BTreeMap<i64, Vec<(Step, Status)>> = BTreeMap::new();
     for (c, step, status) in steps {
-        stored.entry(c).or_default().push(parse_pair(&step, &status)?);
+        stored
+            .entry(c)
+            .or_default()
+            .push(parse_pair(&step, &status)?);
     }
     let set = |rows: Vec<(i64,)>| rows.into_iter().map(|(c,)| c).collect::<BTreeSet<_>>();
     let passkeys = set(passkey_candidates);
@@ -85,8 +102,7 @@ pub(crate) fn assemble_standings(
             has_activity: activities.contains(&id),
             attended_briefing: attended.contains(&id),
         };
-        let statuses =
-            shield_domain::plan::statuses(stored.get(&id).map_or(&[][..], |v| v), facts);
+        let statuses = shield_domain::plan::statuses(stored.get(&id).map_or(&[][..], |v| v), facts);
         let active = status.as_deref() == Some("active");
         out.push(CandidateStanding {
             candidate_id: CandidateId(id),
@@ -99,7 +115,11 @@ pub(crate) fn assemble_standings(
                 _ => None,
             },
             standing: Standing {
-                enrolled_at_ms: if active { Some(enrolled_at.unwrap_or(0)) } else { None },
+                enrolled_at_ms: if active {
+                    Some(enrolled_at.unwrap_or(0))
+                } else {
+                    None
+                },
                 score: shield_domain::plan::readiness(&statuses),
                 registered_briefing_at_ms: registered.get(&id).copied(),
                 attended_briefing: facts.attended_briefing,
@@ -149,8 +169,10 @@ pub trait PlanStore: Send + Sync {
     ) -> Result<(), StoreError>;
 
     /// Every candidate of a force (or all), with their account, readiness and reminders.
-    async fn standings(&self, force: Option<&ForceCode>)
-    -> Result<Vec<CandidateStanding>, StoreError>;
+    async fn standings(
+        &self,
+        force: Option<&ForceCode>,
+    ) -> Result<Vec<CandidateStanding>, StoreError>;
 
     /// The account of a candidate (any status) and its email.
     async fn candidate_account(

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fantoccini::Locator;
-use shield_domain::audit::{AuditAction, AuditEvent, AuditOutcome};
 use shield_domain::ForceCode;
+use shield_domain::audit::{AuditAction, AuditEvent, AuditOutcome};
 use shield_testkit::page::{arrive, arrive_at, click, fill, text as body_text};
 use shield_testkit::{Browser, SmtpSink, TestDb, both_backends};
 
@@ -119,7 +119,13 @@ async fn journey_new_candidate_plan_and_briefing(db: TestDb) {
     let text = body_text(c).await;
     assert!(text.contains("Your personal security plan"), "{text}");
     assert!(text.contains("Attend a security briefing"), "{text}");
-    assert_eq!(c.find_all(Locator::Css(".task-list__item")).await.unwrap().len(), 11);
+    assert_eq!(
+        c.find_all(Locator::Css(".task-list__item"))
+            .await
+            .unwrap()
+            .len(),
+        11
+    );
     assert_eq!(score(c).await, 0);
 
     // She turns on 2-step verification: 1 of 11 steps, 9%.
@@ -219,8 +225,14 @@ async fn journey_new_candidate_plan_and_briefing(db: TestDb) {
             .find(|p| p.name == name)
             .and_then(|p| p.value.clone())
     };
-    assert_eq!(value(&calendar.properties, "VERSION").as_deref(), Some("2.0"));
-    assert_eq!(value(&calendar.properties, "METHOD").as_deref(), Some("REQUEST"));
+    assert_eq!(
+        value(&calendar.properties, "VERSION").as_deref(),
+        Some("2.0")
+    );
+    assert_eq!(
+        value(&calendar.properties, "METHOD").as_deref(),
+        Some("REQUEST")
+    );
     assert_eq!(calendar.events.len(), 1, "one VEVENT");
     let event = &calendar.events[0];
     assert_eq!(value(&event.properties, "SUMMARY").as_deref(), Some(TITLE));
@@ -260,7 +272,10 @@ async fn journey_new_candidate_plan_and_briefing(db: TestDb) {
         body.contains(&format!("http://localhost/briefings/{briefing}")),
         "{body}"
     );
-    assert!(!body.contains("Kidlington"), "details stay in the service: {body}");
+    assert!(
+        !body.contains("Kidlington"),
+        "details stay in the service: {body}"
+    );
 
     browser.close().await;
     let _ = stop.send(());

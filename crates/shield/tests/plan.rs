@@ -189,8 +189,7 @@ async fn plan_score_briefing_invitation_reminder_and_attendance(db: TestDb) {
     let bad = claire.post("/plan/home-security", &[("csrf", &csrf)]).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert!(bad.body.contains("href=\"#status\""), "{}", bad.body);
-    let api: serde_json::Value =
-        serde_json::from_str(&claire.get("/api/plan").await.body).unwrap();
+    let api: serde_json::Value = serde_json::from_str(&claire.get("/api/plan").await.body).unwrap();
     assert_eq!(api["score"], 10);
     let home_security = api["steps"]
         .as_array()
@@ -218,7 +217,11 @@ async fn plan_score_briefing_invitation_reminder_and_attendance(db: TestDb) {
     let bad = contact
         .post(
             "/briefings/manage",
-            &[("csrf", &ccsrf), ("title", "Staying safe"), ("capacity", "x")],
+            &[
+                ("csrf", &ccsrf),
+                ("title", "Staying safe"),
+                ("capacity", "x"),
+            ],
         )
         .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
@@ -284,7 +287,10 @@ async fn plan_score_briefing_invitation_reminder_and_attendance(db: TestDb) {
         .iter()
         .find(|p| p.ctype.mimetype == "text/calendar")
         .expect("a text/calendar part");
-    assert_eq!(ics_part.ctype.params.get("method").map(String::as_str), Some("REQUEST"));
+    assert_eq!(
+        ics_part.ctype.params.get("method").map(String::as_str),
+        Some("REQUEST")
+    );
     let ics = ics_part.get_body().unwrap();
     let mut reader = ical::IcalParser::new(std::io::BufReader::new(ics.as_bytes()));
     let cal = reader.next().unwrap().unwrap();
@@ -350,7 +356,12 @@ async fn plan_score_briefing_invitation_reminder_and_attendance(db: TestDb) {
     assert_eq!(full.status, StatusCode::CONFLICT);
     assert!(full.body.contains("This briefing is full"));
     assert_eq!(
-        db.store.briefing(briefing.id).await.unwrap().unwrap().registered,
+        db.store
+            .briefing(briefing.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .registered,
         1
     );
 
@@ -437,7 +448,11 @@ async fn expected_candidates(
     let mut out = BTreeSet::new();
     for s in store.constituency_summaries(None).await.unwrap() {
         if s.forces.iter().any(|f| f.code == *force) {
-            let detail = store.constituency_detail(&s.code, None).await.unwrap().unwrap();
+            let detail = store
+                .constituency_detail(&s.code, None)
+                .await
+                .unwrap()
+                .unwrap();
             for c in detail.candidates {
                 out.insert((s.name.clone(), c.name, c.party));
             }
@@ -495,7 +510,9 @@ async fn outreach_lists_unenrolled_candidates_of_force(db: TestDb) {
             db.store.as_ref(),
             Role::Candidate,
             &format!("enrolled{i}@candidate.example"),
-            Some(shield_domain::CandidateId(c["candidate_id"].as_i64().unwrap())),
+            Some(shield_domain::CandidateId(
+                c["candidate_id"].as_i64().unwrap(),
+            )),
             Vec::new(),
         )
         .await;
@@ -519,7 +536,9 @@ async fn outreach_lists_unenrolled_candidates_of_force(db: TestDb) {
         "no duplicates"
     );
     // The page lists the same candidates, and the two enrolled are on "not ready".
-    let page = contact.get("/outreach?force=E23000030&list=not_enrolled").await;
+    let page = contact
+        .get("/outreach?force=E23000030&list=not_enrolled")
+        .await;
     assert_eq!(
         page.body.matches("<tr data-candidate=").count(),
         expected.len()
@@ -582,19 +601,26 @@ async fn outreach_reminders_are_limited_and_recorded(db: TestDb) {
     claire
         .post("/plan/two-step", &[("csrf", &ccsrf), ("status", "done")])
         .await;
-    let page = coord.get(&format!("/outreach?force={tv}&list=not_ready")).await;
-    assert!(page.body.contains("1 of 1 acted afterwards"), "{}", page.body);
+    let page = coord
+        .get(&format!("/outreach?force={tv}&list=not_ready"))
+        .await;
+    assert!(
+        page.body.contains("1 of 1 acted afterwards"),
+        "{}",
+        page.body
+    );
     // Opted out of scheduled reminders: the worker's sweep passes Claire by; others get one.
     let off = claire
         .post("/plan/reminders", &[("csrf", &ccsrf), ("reminders", "off")])
         .await;
     assert_eq!(off.location.as_deref(), Some("/plan?saved=1"));
-    let claire_id = shield_domain::CandidateId(
-        serde_json::from_str::<serde_json::Value>(&claire.get("/api/plan").await.body).unwrap()
-            ["candidate_id"]
-            .as_i64()
-            .unwrap(),
-    );
+    let claire_id =
+        shield_domain::CandidateId(
+            serde_json::from_str::<serde_json::Value>(&claire.get("/api/plan").await.body).unwrap()
+                ["candidate_id"]
+                .as_i64()
+                .unwrap(),
+        );
     clock.advance_ms(8 * 86_400_000);
     let sent = db
         .store

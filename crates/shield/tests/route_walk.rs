@@ -401,9 +401,19 @@ const WALK: &[(&str, &str, &str, Access)] = &[
     ("GET", "/plan", "/plan", Access::PlanView),
     ("GET", "/plan/{step}", "/plan/two-step", Access::PlanView),
     ("POST", "/plan/{step}", "/plan/two-step", Access::PlanEdit),
-    ("POST", "/plan/reminders", "/plan/reminders", Access::PlanEdit),
+    (
+        "POST",
+        "/plan/reminders",
+        "/plan/reminders",
+        Access::PlanEdit,
+    ),
     ("GET", "/briefings", "/briefings", Access::PlanView),
-    ("GET", "/briefings/{id}", "/briefings/{briefing}", Access::PlanView),
+    (
+        "GET",
+        "/briefings/{id}",
+        "/briefings/{briefing}",
+        Access::PlanView,
+    ),
     (
         "POST",
         "/briefings/{id}/register",
@@ -441,7 +451,12 @@ const WALK: &[(&str, &str, &str, Access)] = &[
         Access::BriefingOrganiser,
     ),
     ("GET", "/outreach", "/outreach", Access::Organiser),
-    ("POST", "/outreach/remind", "/outreach/remind", Access::Organiser),
+    (
+        "POST",
+        "/outreach/remind",
+        "/outreach/remind",
+        Access::Organiser,
+    ),
     ("GET", "/api/plan", "/api/plan", Access::PlanView),
     (
         "POST",
@@ -456,7 +471,12 @@ const WALK: &[(&str, &str, &str, Access)] = &[
         Access::PlanEdit,
     ),
     ("GET", "/api/briefings", "/api/briefings", Access::PlanView),
-    ("POST", "/api/briefings", "/api/briefings", Access::Organiser),
+    (
+        "POST",
+        "/api/briefings",
+        "/api/briefings",
+        Access::Organiser,
+    ),
     (
         "POST",
         "/api/briefings/{id}/register",
@@ -1187,7 +1207,10 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
             }
         }
         if access == Access::PlanView && method == "GET" {
-            for (who, client) in [("candidate", &mut claire), ("delegate", &mut claire_delegate)] {
+            for (who, client) in [
+                ("candidate", &mut claire),
+                ("delegate", &mut claire_delegate),
+            ] {
                 let page = hit(client, method, path).await;
                 assert_eq!(page.status, StatusCode::OK, "{template} as {who}");
             }

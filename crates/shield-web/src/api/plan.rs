@@ -186,15 +186,14 @@ pub(crate) async fn create(
         ..BriefingForm::default()
     };
     let scope = scope_of(&auth.target)?;
-    let new = check_briefing(&form, scope, auth.actor.user_id, state.clock.now_ms()).map_err(
-        |p| {
+    let new =
+        check_briefing(&form, scope, auth.actor.user_id, state.clock.now_ms()).map_err(|p| {
             let first = p.into_iter().next();
             AppError::bad_request(
                 first.as_ref().map_or("body", |f| f.field),
                 first.map(|f| f.message).unwrap_or_default(),
             )
-        },
-    )?;
+        })?;
     let id = crate::html::briefings::create(&state, &auth.actor, &new).await?;
     let record = state
         .store
@@ -217,7 +216,9 @@ pub(crate) async fn register(
         Ok(()) => Ok((StatusCode::OK, Json(json!({ "registered": true })))),
         Err(problem) => Ok((
             StatusCode::CONFLICT,
-            Json(json!({ "error": "conflict", "field": problem.field, "message": problem.message })),
+            Json(
+                json!({ "error": "conflict", "field": problem.field, "message": problem.message }),
+            ),
         )),
     }
 }
@@ -257,7 +258,9 @@ pub(crate) async fn attendance(
     )
     .await?
     {
-        return Err(AppError::bad_request("candidate_id", "not registered for this briefing").into());
+        return Err(
+            AppError::bad_request("candidate_id", "not registered for this briefing").into(),
+        );
     }
     Ok(Json(json!({ "recorded": true })))
 }

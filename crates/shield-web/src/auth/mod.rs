@@ -12,8 +12,8 @@
 pub mod csrf;
 pub mod guard;
 pub mod passkey;
-pub mod plan_guard;
 pub mod password;
+pub mod plan_guard;
 pub mod rate;
 pub mod report_guard;
 pub mod session;

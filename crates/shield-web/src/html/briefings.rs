@@ -377,8 +377,12 @@ pub(crate) async fn register_submit(
     match register(&state, &auth.actor, &auth.target, id).await? {
         Ok(()) => {
             let query = candidate_query(&auth.target, &auth.actor);
-            Ok(Redirect::to(&with_query(format!("/briefings/{id}"), &query, "registered=1"))
-                .into_response())
+            Ok(Redirect::to(&with_query(
+                format!("/briefings/{id}"),
+                &query,
+                "registered=1",
+            ))
+            .into_response())
         }
         Err(problem) => {
             let page = show_page(
@@ -405,10 +409,12 @@ pub(crate) async fn cancel_submit(
 ) -> Result<Response, AppError> {
     cancel(&state, &auth.actor, &auth.target, id).await?;
     let query = candidate_query(&auth.target, &auth.actor);
-    Ok(
-        Redirect::to(&with_query(format!("/briefings/{id}"), &query, "cancelled=1"))
-            .into_response(),
-    )
+    Ok(Redirect::to(&with_query(
+        format!("/briefings/{id}"),
+        &query,
+        "cancelled=1",
+    ))
+    .into_response())
 }
 
 /// The form to schedule a briefing, as text.
@@ -482,9 +488,10 @@ pub(crate) fn check_briefing(
             "starts",
             "Enter when it starts, like 2026-05-07 18:00",
         )),
-        Some(s) if s <= now_ms => {
-            problems.push(FieldProblem::new("starts", "The start must be in the future"))
-        }
+        Some(s) if s <= now_ms => problems.push(FieldProblem::new(
+            "starts",
+            "The start must be in the future",
+        )),
         _ => {}
     }
     match (starts, ends) {
@@ -624,7 +631,13 @@ async fn manage_page(
         briefings,
         inputs: vec![
             ("title", "Title", "", form.title.clone(), false),
-            ("venue", "Venue", "The address, if in person", form.venue.clone(), false),
+            (
+                "venue",
+                "Venue",
+                "The address, if in person",
+                form.venue.clone(),
+                false,
+            ),
             (
                 "online_url",
                 "Online link",
@@ -739,11 +752,7 @@ pub(crate) async fn attendance(
     Path(id): Path<i64>,
     Query(q): Query<AttendanceQuery>,
 ) -> Result<Response, AppError> {
-    let b = state
-        .store
-        .briefing(id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let b = state.store.briefing(id).await?.ok_or(AppError::NotFound)?;
     let rows = state
         .store
         .registrants(id)

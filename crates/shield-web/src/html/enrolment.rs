@@ -80,7 +80,11 @@ pub(crate) async fn index(
         .standings(force.as_ref())
         .await?
         .into_iter()
-        .filter_map(|s| s.standing.enrolled_at_ms.map(|_| (s.candidate_id.0, s.standing.score)))
+        .filter_map(|s| {
+            s.standing
+                .enrolled_at_ms
+                .map(|_| (s.candidate_id.0, s.standing.score))
+        })
         .collect();
     let mut page = EnrolmentPage {
         section: "enrolment",

@@ -60,9 +60,7 @@ pub(crate) fn check_filter(f: &Filter) -> Result<Checked, AppError> {
             .parse::<u8>()
             .ok()
             .filter(|t| (1..=100).contains(t))
-            .ok_or_else(|| {
-                AppError::bad_request("threshold", "Enter a threshold from 1 to 100")
-            })?,
+            .ok_or_else(|| AppError::bad_request("threshold", "Enter a threshold from 1 to 100"))?,
     };
     Ok(Checked {
         kind,
@@ -266,7 +264,12 @@ async fn render(
                 kind: *k,
                 ..filter.clone()
             };
-            (k.key(), k.label(), on_list(&all, &f).len(), *k == filter.kind)
+            (
+                k.key(),
+                k.label(),
+                on_list(&all, &f).len(),
+                *k == filter.kind,
+            )
         })
         .collect();
     let rows = on_list(&all, &filter).into_iter().map(row).collect();
