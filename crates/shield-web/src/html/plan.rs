@@ -162,6 +162,10 @@ struct PlanPage {
     nudges_opt_out: bool,
     can_edit: bool,
     saved: bool,
+    /// The named police contacts: the first step, and what a new candidate must see at once.
+    contacts: Vec<shield_store::accounts::NamedContact>,
+    /// The candidate themself (not a delegate or the police) is looking.
+    own: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -216,6 +220,8 @@ pub(crate) async fn index(
         nudges_opt_out: plan.nudges_opt_out,
         can_edit: may_edit(&state, &auth.actor, &auth.target),
         saved: q.saved.is_some(),
+        contacts: overview.contacts,
+        own: auth.actor.candidate == Some(id),
     };
     super::page(StatusCode::OK, &page)
 }
