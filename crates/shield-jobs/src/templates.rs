@@ -402,6 +402,61 @@ mod tests {
     }
 
     #[test]
+    fn briefing_invitation_attaches_the_sealed_calendar_and_says_nothing_else() {
+        let params = OutboxParams::new()
+            .with_int("briefing", 7)
+            .unwrap()
+            .with_int("candidate", 3)
+            .unwrap();
+        let ics = "BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nLOCATION:Town Hall\r\nEND:VCALENDAR\r\n";
+        let email = render(BRIEFING_INVITATION, &params, Some(ics.as_bytes()), &Plain).unwrap();
+        assert!(
+            email
+                .text_body
+                .contains("https://shield.example/briefings/7")
+        );
+        assert!(
+            !email.text_body.contains("Town Hall"),
+            "the venue is in the attachment only"
+        );
+        assert_eq!(email.attachments.len(), 1);
+        assert_eq!(email.attachments[0].filename, "briefing.ics");
+        assert!(
+            email.attachments[0]
+                .content_type
+                .starts_with("text/calendar; method=REQUEST")
+        );
+        assert_eq!(email.attachments[0].body, ics.as_bytes());
+        // No secret, a secret that is not a calendar, or no briefing id: not sent.
+        assert_eq!(
+            render(BRIEFING_INVITATION, &params, None, &Plain),
+            Err(RenderError::MissingSecret)
+        );
+        assert_eq!(
+            render(BRIEFING_INVITATION, &params, Some(b"hello"), &Plain),
+            Err(RenderError::Secret)
+        );
+        assert_eq!(
+            render(
+                BRIEFING_INVITATION,
+                &OutboxParams::new(),
+                Some(ics.as_bytes()),
+                &Plain
+            ),
+            Err(RenderError::BadParams)
+        );
+        // The reminder and the nudges link to the service and carry no attachment.
+        let reminder = OutboxParams::new().with_int("briefing", 7).unwrap();
+        let r = render(BRIEFING_REMINDER, &reminder, None, &NoSecrets).unwrap();
+        assert!(r.subject.contains("tomorrow") && r.attachments.is_empty());
+        assert!(r.text_body.ends_with("https://shield.example/briefings/7"));
+        let n = render(PLAN_NUDGE, &OutboxParams::new(), None, &NoSecrets).unwrap();
+        assert!(n.text_body.contains("https://shield.example/plan"));
+        let b = render(BRIEFING_NUDGE, &OutboxParams::new(), None, &NoSecrets).unwrap();
+        assert!(b.text_body.contains("https://shield.example/briefings"));
+    }
+
+    #[test]
     fn report_needs_attention_carries_priority_reference_and_link_only() {
         let params = OutboxParams::new()
             .with_int("priority", 1)
