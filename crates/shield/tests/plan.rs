@@ -23,6 +23,7 @@ both_backends!(
     plan_score_briefing_invitation_reminder_and_attendance,
     outreach_lists_unenrolled_candidates_of_force,
     outreach_reminders_are_limited_and_recorded,
+    the_last_place_goes_to_one_of_many_registering_at_once,
 );
 
 fn worker(state: &AppState, sink: &SmtpSink) -> shield_jobs::Worker {
@@ -649,4 +650,97 @@ async fn outreach_reminders_are_limited_and_recorded(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(again, 0, "not twice within the gap");
+}
+
+async fn the_last_place_goes_to_one_of_many_registering_at_once(db: TestDb) {
+    shield::demo::load(db.store.as_ref()).await.unwrap();
+    let (state, _) = state(db.store.clone());
+    let tv = ForceCode::parse("E23000029").unwrap();
+    let audit = AuditEvent::new(
+        AuditAction::parse("briefing_created").unwrap(),
+        AuditOutcome::Success,
+        chrono::Utc::now(),
+    );
+    let candidates: Vec<_> = db
+        .store
+        .standings(Some(&tv))
+        .await
+        .unwrap()
+        .into_iter()
+        .take(6)
+        .collect();
+    assert!(candidates.len() >= 3, "{}", candidates.len());
+    let mut users = Vec::new();
+    for (i, c) in candidates.iter().enumerate() {
+        users.push(
+            account(
+                &state,
+                db.store.as_ref(),
+                Role::Candidate,
+                &format!("racer{i}@candidate.example"),
+                Some(c.candidate_id),
+                Vec::new(),
+            )
+            .await,
+        );
+    }
+    let now = state.clock.now_ms();
+    let briefing = db
+        .store
+        .create_briefing(
+            &shield_store::NewBriefing {
+                title: "One place".into(),
+                force: Some(tv),
+                online_url: "https://meet.example/one".into(),
+                venue: String::new(),
+                starts_at_ms: now + 86_400_000,
+                ends_at_ms: now + 90_000_000,
+                capacity: 1,
+                description: String::new(),
+                materials: Vec::new(),
+                created_by: users[0],
+            },
+            now,
+            &audit,
+        )
+        .await
+        .unwrap();
+    let attempts = candidates.iter().zip(&users).map(|(c, u)| {
+        let store = db.store.clone();
+        let audit = audit.clone();
+        let (id, user) = (c.candidate_id, *u);
+        tokio::spawn(async move {
+            store
+                .register_briefing(briefing, id, user, None, None, now, &audit)
+                .await
+                .unwrap()
+        })
+    });
+    let mut outcomes = Vec::new();
+    for a in attempts.collect::<Vec<_>>() {
+        outcomes.push(a.await.unwrap());
+    }
+    let won = outcomes
+        .iter()
+        .filter(|o| **o == shield_store::RegisterOutcome::Registered)
+        .count();
+    assert_eq!(won, 1, "{outcomes:?}");
+    assert!(
+        outcomes.iter().all(|o| matches!(
+            o,
+            shield_store::RegisterOutcome::Registered | shield_store::RegisterOutcome::Full
+        )),
+        "{outcomes:?}"
+    );
+    let b = db.store.briefing(briefing).await.unwrap().unwrap();
+    assert_eq!(b.registered, 1);
+    let live = db
+        .store
+        .registrants(briefing)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.cancelled_at_ms.is_none())
+        .count();
+    assert_eq!(live, 1, "the losers' rows rolled back");
 }
