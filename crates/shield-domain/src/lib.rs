@@ -12,6 +12,7 @@ mod error;
 pub mod evidence;
 pub mod force;
 pub mod guidance;
+pub mod plan;
 pub mod policy;
 pub mod report;
 pub mod resolve;

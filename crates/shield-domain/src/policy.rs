@@ -107,6 +107,19 @@ pub enum Action {
     /// Draft, edit, publish and unpublish guidance, and see drafts and version history:
     /// coordinators only.
     ManageGuidance,
+    /// A candidate's security plan and readiness score: the candidate, a delegate granted
+    /// `View`, the police of the candidate's forces, coordinators.
+    ViewPlan,
+    /// Set a plan step's status or the nudge opt-out: the candidate, a delegate granted `Edit`.
+    EditPlan,
+    /// Register for (or cancel) a briefing: the candidate, a delegate granted `Edit`.
+    RegisterForBriefing,
+    /// Schedule briefings and record attendance: coordinators (national or any force's), a
+    /// force's contacts for their own force.
+    ManageBriefings,
+    /// Outreach lists (not enrolled, not ready, not briefed) and bulk reminders: a force's
+    /// contacts for their force, coordinators for any or all.
+    Outreach,
 }
 
 /// What the action is done to. Candidate resources carry the forces of the candidate's
@@ -198,18 +211,26 @@ pub fn can(actor: &Actor, action: Action, resource: &Resource<'_>, now_ms: i64) 
             }
             _ => Decision::Deny("only the candidate or their delegate reports a concern"),
         },
-        ViewReport => on_candidate(actor, resource, Some(Grant::View), true),
+        ViewReport | ViewPlan => on_candidate(actor, resource, Some(Grant::View), true),
+        EditPlan | RegisterForBriefing => match actor.role {
+            Role::Candidate | Role::Delegate => {
+                on_candidate(actor, resource, Some(Grant::Edit), false)
+            }
+            _ => Decision::Deny("only the candidate or their delegate changes the plan"),
+        },
         HandleReport | ViewPoliceNotes => match actor.role {
             Role::ForceContact | Role::Coordinator => on_candidate(actor, resource, None, true),
             _ => Decision::Deny("only the police and coordinators handle reports"),
         },
-        ViewReportQueue | ViewForceActivities => match (actor.role, resource) {
-            (Role::Coordinator, Resource::Force(_) | Resource::Service) => Decision::Allow,
-            (Role::ForceContact, Resource::Force(f)) if actor.forces.contains(*f) => {
-                Decision::Allow
+        ViewReportQueue | ViewForceActivities | ManageBriefings | Outreach => {
+            match (actor.role, resource) {
+                (Role::Coordinator, Resource::Force(_) | Resource::Service) => Decision::Allow,
+                (Role::ForceContact, Resource::Force(f)) if actor.forces.contains(*f) => {
+                    Decision::Allow
+                }
+                _ => Decision::Deny("not a contact of this force"),
             }
-            _ => Decision::Deny("not a contact of this force"),
-        },
+        }
         RequestSecurity => match actor.role {
             Role::Candidate | Role::Delegate => {
                 on_candidate(actor, resource, Some(Grant::Report), false)

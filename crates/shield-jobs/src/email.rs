@@ -21,6 +21,60 @@ pub struct OutgoingEmail {
     pub to: String,
     pub subject: String,
     pub text_body: String,
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file attached to an email. Its `Debug` leaves out the content.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub filename: String,
+    /// A full MIME type with parameters, e.g. `text/calendar; method=REQUEST; charset=utf-8`.
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for Attachment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Attachment")
+            .field("filename", &self.filename)
+            .field("content_type", &self.content_type)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds the MIME message: plain text alone, or `multipart/mixed` with the attachments.
+/// Shared by the SMTP sender and the binary's mail folder.
+pub fn build_message(
+    from: Mailbox,
+    message_id_header: String,
+    email: &OutgoingEmail,
+) -> Result<Message, SendError> {
+    use lettre::message::{MultiPart, SinglePart};
+    let to: Mailbox = email
+        .to
+        .parse()
+        .map_err(|_| SendError::new("bad_address"))?;
+    let builder = Message::builder()
+        .from(from)
+        .to(to)
+        .subject(email.subject.clone())
+        .message_id(Some(message_id_header));
+    if email.attachments.is_empty() {
+        return builder
+            .header(ContentType::TEXT_PLAIN)
+            .body(email.text_body.clone())
+            .map_err(|_| SendError::new("build"));
+    }
+    let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(email.text_body.clone()));
+    for a in &email.attachments {
+        let kind = ContentType::parse(&a.content_type).map_err(|_| SendError::new("build"))?;
+        parts = parts.singlepart(
+            lettre::message::Attachment::new(a.filename.clone()).body(a.body.clone(), kind),
+        );
+    }
+    builder
+        .multipart(parts)
+        .map_err(|_| SendError::new("build"))
 }
 
 impl std::fmt::Debug for OutgoingEmail {
@@ -147,18 +201,11 @@ impl SmtpSender {
     }
 
     fn message(&self, email: &OutgoingEmail) -> Result<Message, SendError> {
-        let to: Mailbox = email
-            .to
-            .parse()
-            .map_err(|_| SendError::new("bad_address"))?;
-        Message::builder()
-            .from(self.from.clone())
-            .to(to)
-            .subject(email.subject.clone())
-            .message_id(Some(self.message_id_header(&email.message_id)))
-            .header(ContentType::TEXT_PLAIN)
-            .body(email.text_body.clone())
-            .map_err(|_| SendError::new("build"))
+        build_message(
+            self.from.clone(),
+            self.message_id_header(&email.message_id),
+            email,
+        )
     }
 }
 
@@ -237,6 +284,7 @@ mod tests {
             to: "contact@police.example".into(),
             subject: "s".into(),
             text_body: "body text".into(),
+            attachments: Vec::new(),
         };
         let shown = format!("{email:?}");
         assert!(shown.contains("ab12"));

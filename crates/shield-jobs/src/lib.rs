@@ -6,7 +6,8 @@ pub mod webhook;
 pub mod worker;
 
 pub use email::{
-    EmailSender, OutgoingEmail, SendError, SmtpConfig, SmtpConfigError, SmtpSender, TlsMode,
+    Attachment, EmailSender, OutgoingEmail, SendError, SmtpConfig, SmtpConfigError, SmtpSender,
+    TlsMode, build_message,
 };
 pub use templates::{
     DefaultTemplates, INVITATION, NoSecrets, OpenError, REPORT_ESCALATED, REPORT_INFORMED,

@@ -16,6 +16,8 @@ use thiserror::Error;
 pub struct RenderedEmail {
     pub subject: String,
     pub text_body: String,
+    /// Files attached (a briefing's calendar invitation).
+    pub attachments: Vec<crate::email::Attachment>,
 }
 
 impl std::fmt::Debug for RenderedEmail {
@@ -142,6 +144,17 @@ pub const SECURITY_DECIDED: &str = "security_decided";
 /// A request's assessment or decision is overdue and escalated to the reader: params
 /// `request`, `ref`, `stage` (`assessment`/`decision`) and `tier`.
 pub const SECURITY_OVERDUE: &str = "security_overdue";
+/// A briefing registration: params `briefing` and `candidate` (ids); secret = the sealed
+/// iCalendar invitation (RFC 5545, METHOD:REQUEST), attached as `briefing.ics`. The body says
+/// only that the candidate is registered and where to see the details.
+pub const BRIEFING_INVITATION: &str = "briefing_invitation";
+/// The day-before reminder of a briefing: param `briefing`.
+pub const BRIEFING_REMINDER: &str = shield_store::briefings::BRIEFING_REMINDER;
+/// A reminder that the security plan has steps left: param `kind` (`scheduled` or
+/// `not_ready`; not shown).
+pub const PLAN_NUDGE: &str = shield_store::outreach::PLAN_NUDGE;
+/// A reminder that briefings are open for registration: no params.
+pub const BRIEFING_NUDGE: &str = shield_store::outreach::BRIEFING_NUDGE;
 
 /// The built-in templates. `base_url` is the service's public address (`https://…`, no trailing
 /// slash needed); invitation links are `{base_url}/invitations/{token}` and report links
@@ -221,6 +234,7 @@ impl Templates for DefaultTemplates {
                     return Err(RenderError::Secret);
                 }
                 Ok(RenderedEmail {
+                    attachments: Vec::new(),
                     subject: "Your Candidate Shield invitation".into(),
                     text_body: format!(
                         "You have been invited to Candidate Shield.\nOpen this link to enrol:\n{}/invitations/{}",
@@ -233,6 +247,7 @@ impl Templates for DefaultTemplates {
                 let priority = priority(params)?;
                 let (id, reference) = report(params)?;
                 Ok(RenderedEmail {
+                    attachments: Vec::new(),
                     subject: format!("Candidate Shield: a P{priority} report needs you"),
                     text_body: format!(
                         "A new P{priority} report needs you. Reference {reference}.\nSign in: {}",
@@ -244,6 +259,7 @@ impl Templates for DefaultTemplates {
                 let priority = priority(params)?;
                 let (id, reference) = report(params)?;
                 Ok(RenderedEmail {
+                    attachments: Vec::new(),
                     subject: format!(
                         "Candidate Shield: a P{priority} report in a constituency you share"
                     ),
@@ -262,6 +278,7 @@ impl Templates for DefaultTemplates {
                     .and_then(Tier::parse)
                     .ok_or(RenderError::BadParams)?;
                 Ok(RenderedEmail {
+                    attachments: Vec::new(),
                     subject: format!(
                         "Candidate Shield: ESCALATED P{priority} report not yet acknowledged"
                     ),
@@ -280,6 +297,7 @@ impl Templates for DefaultTemplates {
                     .and_then(|s| Status::parse(s).ok())
                     .ok_or(RenderError::BadParams)?;
                 Ok(RenderedEmail {
+                    attachments: Vec::new(),
                     subject: "Candidate Shield: an update on your report".into(),
                     text_body: format!(
                         "There is an update on your report {reference}. Sign in to see it: {}",
@@ -290,6 +308,7 @@ impl Templates for DefaultTemplates {
             REPORT_MESSAGE => {
                 let (id, reference) = report(params)?;
                 Ok(RenderedEmail {
+                    attachments: Vec::new(),
                     subject: "Candidate Shield: a new secure message".into(),
                     text_body: format!(
                         "You have a new secure message about report {reference}. Sign in to \
@@ -314,6 +333,7 @@ impl Templates for DefaultTemplates {
                          contact is alerted.",
                         self.base_url
                     ),
+                    attachments: Vec::new(),
                 })
             }
             BUDDY_ALARM => {
@@ -343,6 +363,7 @@ impl Templates for DefaultTemplates {
                          too. Do not reply to this email.",
                         reason.buddy_words()
                     ),
+                    attachments: Vec::new(),
                 })
             }
             SECURITY_REQUESTED => {
@@ -355,6 +376,7 @@ impl Templates for DefaultTemplates {
                          Reference {reference}.\nSign in: {}",
                         self.request_link(id)
                     ),
+                    attachments: Vec::new(),
                 })
             }
             SECURITY_ASSESSED => {
@@ -367,6 +389,7 @@ impl Templates for DefaultTemplates {
                          decision. Reference {reference}.\nSign in: {}",
                         self.request_link(id)
                     ),
+                    attachments: Vec::new(),
                 })
             }
             SECURITY_DECIDED => {
@@ -378,6 +401,7 @@ impl Templates for DefaultTemplates {
                          and the reasons: {}",
                         self.request_link(id)
                     ),
+                    attachments: Vec::new(),
                 })
             }
             SECURITY_OVERDUE => {
@@ -399,6 +423,7 @@ impl Templates for DefaultTemplates {
                         tier.label(),
                         self.request_link(id)
                     ),
+                    attachments: Vec::new(),
                 })
             }
             CREDENTIAL_CHANGED => {
@@ -408,6 +433,7 @@ impl Templates for DefaultTemplates {
                     .find(|(key, _)| *key == change)
                     .ok_or(RenderError::BadParams)?;
                 Ok(RenderedEmail {
+                    attachments: Vec::new(),
                     subject: "Candidate Shield: a change to how you sign in".into(),
                     text_body: format!(
                         "{what} your Candidate Shield account.\nIf this was you, there is \
@@ -418,6 +444,66 @@ impl Templates for DefaultTemplates {
                     ),
                 })
             }
+            BRIEFING_INVITATION => {
+                let id = params
+                    .int("briefing")
+                    .filter(|b| *b > 0)
+                    .ok_or(RenderError::BadParams)?;
+                let sealed = secret.ok_or(RenderError::MissingSecret)?;
+                let ics = opener
+                    .open(sealed, context)
+                    .map_err(|_| RenderError::Secret)?;
+                if !ics.expose_secret().starts_with("BEGIN:VCALENDAR") {
+                    return Err(RenderError::Secret);
+                }
+                Ok(RenderedEmail {
+                    subject: "Candidate Shield: you are registered for a security briefing".into(),
+                    text_body: format!(
+                        "You are registered for a Candidate Shield security briefing. The \
+                         calendar invitation is attached.\nDetails and materials: {}/briefings/{id}",
+                        self.base_url
+                    ),
+                    attachments: vec![crate::email::Attachment {
+                        filename: "briefing.ics".into(),
+                        content_type: "text/calendar; method=REQUEST; charset=utf-8".into(),
+                        body: ics.expose_secret().as_bytes().to_vec(),
+                    }],
+                })
+            }
+            BRIEFING_REMINDER => {
+                let id = params
+                    .int("briefing")
+                    .filter(|b| *b > 0)
+                    .ok_or(RenderError::BadParams)?;
+                Ok(RenderedEmail {
+                    subject: "Candidate Shield: your security briefing is tomorrow".into(),
+                    text_body: format!(
+                        "A reminder: the security briefing you registered for is tomorrow.\n\
+                         Details: {}/briefings/{id}",
+                        self.base_url
+                    ),
+                    attachments: Vec::new(),
+                })
+            }
+            PLAN_NUDGE => Ok(RenderedEmail {
+                subject: "Candidate Shield: your security plan has steps left".into(),
+                text_body: format!(
+                    "Your personal security plan has steps left. Each takes a few minutes and \
+                     makes you safer while you campaign.\nSign in to carry on: {}/plan\n\
+                     You can turn these reminders off on that page.",
+                    self.base_url
+                ),
+                attachments: Vec::new(),
+            }),
+            BRIEFING_NUDGE => Ok(RenderedEmail {
+                subject: "Candidate Shield: security briefings are open".into(),
+                text_body: format!(
+                    "Security briefings for candidates are open for registration. They cover \
+                     staying safe while campaigning and what to report.\nChoose one: {}/briefings",
+                    self.base_url
+                ),
+                attachments: Vec::new(),
+            }),
             _ => Err(RenderError::UnknownTemplate),
         }
     }
@@ -452,6 +538,61 @@ mod tests {
         };
         DefaultTemplates::new("https://shield.example/")
             .render(template, params, secret, opener, context)
+    }
+
+    #[test]
+    fn briefing_invitation_attaches_the_sealed_calendar_and_says_nothing_else() {
+        let params = OutboxParams::new()
+            .with_int("briefing", 7)
+            .unwrap()
+            .with_int("candidate", 3)
+            .unwrap();
+        let ics = "BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nLOCATION:Town Hall\r\nEND:VCALENDAR\r\n";
+        let email = render(BRIEFING_INVITATION, &params, Some(ics.as_bytes()), &Plain).unwrap();
+        assert!(
+            email
+                .text_body
+                .contains("https://shield.example/briefings/7")
+        );
+        assert!(
+            !email.text_body.contains("Town Hall"),
+            "the venue is in the attachment only"
+        );
+        assert_eq!(email.attachments.len(), 1);
+        assert_eq!(email.attachments[0].filename, "briefing.ics");
+        assert!(
+            email.attachments[0]
+                .content_type
+                .starts_with("text/calendar; method=REQUEST")
+        );
+        assert_eq!(email.attachments[0].body, ics.as_bytes());
+        // No secret, a secret that is not a calendar, or no briefing id: not sent.
+        assert_eq!(
+            render(BRIEFING_INVITATION, &params, None, &Plain),
+            Err(RenderError::MissingSecret)
+        );
+        assert_eq!(
+            render(BRIEFING_INVITATION, &params, Some(b"hello"), &Plain),
+            Err(RenderError::Secret)
+        );
+        assert_eq!(
+            render(
+                BRIEFING_INVITATION,
+                &OutboxParams::new(),
+                Some(ics.as_bytes()),
+                &Plain
+            ),
+            Err(RenderError::BadParams)
+        );
+        // The reminder and the nudges link to the service and carry no attachment.
+        let reminder = OutboxParams::new().with_int("briefing", 7).unwrap();
+        let r = render(BRIEFING_REMINDER, &reminder, None, &NoSecrets).unwrap();
+        assert!(r.subject.contains("tomorrow") && r.attachments.is_empty());
+        assert!(r.text_body.ends_with("https://shield.example/briefings/7"));
+        let n = render(PLAN_NUDGE, &OutboxParams::new(), None, &NoSecrets).unwrap();
+        assert!(n.text_body.contains("https://shield.example/plan"));
+        let b = render(BRIEFING_NUDGE, &OutboxParams::new(), None, &NoSecrets).unwrap();
+        assert!(b.text_body.contains("https://shield.example/briefings"));
     }
 
     #[test]

@@ -464,6 +464,7 @@ impl Worker {
             to: m.to_address.clone(),
             subject: rendered.subject,
             text_body: rendered.text_body,
+            attachments: rendered.attachments,
         };
         self.email.send(&email).await.map_err(|e| e.class)
     }

@@ -406,14 +406,52 @@ pub trait CheckinStore: Send + Sync {
 pub struct Timers {
     store: std::sync::Arc<dyn crate::Store>,
     sealer: std::sync::Arc<dyn Sealer>,
+    /// When the scheduled plan reminders were last looked for (they are looked for at most
+    /// once per [`NUDGE_SWEEP_MS`] of the injected clock: a sweep reads every candidate).
+    last_nudge_sweep_ms: std::sync::Mutex<Option<EpochMs>>,
 }
+
+/// How often the worker looks for candidates due a scheduled plan reminder.
+pub const NUDGE_SWEEP_MS: i64 = 3_600_000;
+/// The gap between scheduled plan reminders to one candidate (and after enrolling).
+pub const NUDGE_GAP_MS: i64 = 7 * 24 * 3_600_000;
 
 impl Timers {
     pub fn new(
         store: std::sync::Arc<dyn crate::Store>,
         sealer: std::sync::Arc<dyn Sealer>,
     ) -> Self {
-        Self { store, sealer }
+        Self {
+            store,
+            sealer,
+            last_nudge_sweep_ms: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Briefing reminders due now, and (at most hourly) the scheduled plan reminders.
+    async fn fire_reminders(&self, now_ms: EpochMs, limit: u32) -> Result<usize, StoreError> {
+        let mut fired = self
+            .store
+            .fire_due_briefing_reminders(now_ms, limit)
+            .await?;
+        let sweep = {
+            let mut last = self
+                .last_nudge_sweep_ms
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let due = last.is_none_or(|t| now_ms - t >= NUDGE_SWEEP_MS);
+            if due {
+                *last = Some(now_ms);
+            }
+            due
+        };
+        if sweep {
+            fired += self
+                .store
+                .fire_scheduled_nudges(now_ms, NUDGE_GAP_MS, limit)
+                .await?;
+        }
+        Ok(fired)
     }
 }
 
@@ -446,16 +484,23 @@ impl crate::reports::DeadlineStore for Timers {
         let deadlines = self.store.fire_due_deadlines(now_ms, limit).await;
         // Requests for additional security: their assess-by and decide-by deadlines.
         let security = self.store.fire_due_security_deadlines(now_ms, limit).await;
-        match (alarms, reminders, deadlines, security) {
-            (Ok(a), Ok(r), Ok(d), Ok(s)) => Ok(FiredDeadlines {
+        // Briefings: the day-before reminders and the plan nudges.
+        let briefings = self.fire_reminders(now_ms, limit).await;
+        match (alarms, reminders, deadlines, security, briefings) {
+            (Ok(a), Ok(r), Ok(d), Ok(s), Ok(b)) => Ok(FiredDeadlines {
                 // Reminders are not escalations: they count as notifications only.
-                fired: a.fired + d.fired + s.fired,
+                fired: a.fired + d.fired + s.fired + b,
                 notifications: a.notifications
                     + r.notifications
                     + d.notifications
-                    + s.notifications,
+                    + s.notifications
+                    + b,
             }),
-            (Err(e), _, _, _) | (_, Err(e), _, _) | (_, _, Err(e), _) | (_, _, _, Err(e)) => Err(e),
+            (Err(e), _, _, _, _)
+            | (_, Err(e), _, _, _)
+            | (_, _, Err(e), _, _)
+            | (_, _, _, Err(e), _)
+            | (_, _, _, _, Err(e)) => Err(e),
         }
     }
 
@@ -463,14 +508,8 @@ impl crate::reports::DeadlineStore for Timers {
         let a = self.store.next_checkin_due().await?;
         let d = self.store.next_deadline().await?;
         let s = self.store.next_security_deadline().await?;
-        let d = match (d, s) {
-            (Some(d), Some(s)) => Some(d.min(s)),
-            (d, s) => d.or(s),
-        };
-        Ok(match (a, d) {
-            (Some(a), Some(d)) => Some(a.min(d)),
-            (a, d) => a.or(d),
-        })
+        let r = self.store.next_briefing_reminder().await?;
+        Ok([a, d, s, r].into_iter().flatten().min())
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod activities;
 mod audit;
+pub mod briefings;
 pub mod checkins;
 mod clock;
 pub mod delegates;
@@ -11,7 +12,9 @@ mod error;
 pub mod guidance;
 pub mod model;
 mod outbox;
+pub mod outreach;
 pub mod passkeys;
+pub mod plan;
 mod postgres;
 mod records;
 pub mod reports;
@@ -33,6 +36,9 @@ use shield_domain::{
 
 pub use activities::{ActivityRecord, ActivityStore, NewActivity};
 pub use audit::{AuditStore, AuditVerification};
+pub use briefings::{
+    BriefingRecord, BriefingStore, NewBriefing, RegisterOutcome, Registrant, Registration,
+};
 pub use checkins::{
     BUDDY_ALARM, CHECKIN_REMINDER, CheckinRecord, CheckinStatus, CheckinStore, EndKind, NewCheckin,
     PinHashes, Timers, WrongPin,
@@ -48,6 +54,8 @@ pub use outbox::{
     ClaimedMessage, NewOutboxMessage, OutboxChannel, OutboxCounts, OutboxDelivery, OutboxParams,
     OutboxStatus, OutboxStore,
 };
+pub use outreach::{NewNudge, NudgeOutcome, NudgeRecord, OutreachStore};
+pub use plan::{CandidateStanding, PlanRecord, PlanStore};
 pub use postgres::PgStore;
 pub use reports::{
     CreatedReport, DeadlineStore, EvidenceMeta, FiredDeadlines, ForceWebhook, MessageRecord,
@@ -99,6 +107,9 @@ pub trait Store:
     + activities::ActivityStore
     + security_requests::SecurityRequestStore
     + guidance::GuidanceStore
+    + plan::PlanStore
+    + briefings::BriefingStore
+    + outreach::OutreachStore
     + Send
     + Sync
     + std::fmt::Debug

@@ -74,3 +74,6 @@ crate::security_requests::security_impl!(
     sqlx::Postgres,
     crate::security_requests::POSTGRES_DUE_SECURITY
 );
+crate::plan::plan_impl!(PgStore);
+crate::briefings::briefings_impl!(PgStore);
+crate::outreach::outreach_impl!(PgStore, sqlx::Postgres);

@@ -89,3 +89,6 @@ crate::security_requests::security_impl!(
     sqlx::Sqlite,
     crate::security_requests::SQLITE_DUE_SECURITY
 );
+crate::plan::plan_impl!(SqliteStore);
+crate::briefings::briefings_impl!(SqliteStore);
+crate::outreach::outreach_impl!(SqliteStore, sqlx::Sqlite);

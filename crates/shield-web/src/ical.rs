@@ -97,9 +97,102 @@ pub(crate) fn calendar(name: &str, events: &[Event], now_ms: i64) -> String {
     out
 }
 
+/// A single-event invitation (RFC 5545 with the RFC 5546 `METHOD:REQUEST`), as attached to a
+/// briefing registration email: the organiser and the one attendee, the venue as `LOCATION`
+/// and the online link as `URL`.
+#[derive(Debug, Clone)]
+pub(crate) struct Invitation {
+    pub event: Event,
+    /// `mailto:` address of the organiser.
+    pub organizer: String,
+    pub attendee: String,
+    pub url: Option<String>,
+}
+
+pub(crate) fn invitation(inv: &Invitation, now_ms: i64) -> String {
+    let mut out = String::new();
+    let e = &inv.event;
+    let mut lines = vec![
+        "BEGIN:VCALENDAR".to_owned(),
+        "VERSION:2.0".to_owned(),
+        "PRODID:-//Candidate Shield//Briefings//EN".to_owned(),
+        "CALSCALE:GREGORIAN".to_owned(),
+        "METHOD:REQUEST".to_owned(),
+        "BEGIN:VEVENT".to_owned(),
+        format!("UID:{}", e.uid),
+        format!("DTSTAMP:{}", utc(now_ms)),
+        format!("DTSTART:{}", utc(e.start_ms)),
+        format!("DTEND:{}", utc(e.end_ms)),
+        "SEQUENCE:0".to_owned(),
+        "STATUS:CONFIRMED".to_owned(),
+        format!("SUMMARY:{}", escape(&e.summary)),
+    ];
+    if !e.location.is_empty() {
+        lines.push(format!("LOCATION:{}", escape(&e.location)));
+    }
+    if let Some(url) = &inv.url {
+        // URL is a URI value: not TEXT-escaped.
+        lines.push(format!("URL:{url}"));
+    }
+    if !e.description.is_empty() {
+        lines.push(format!("DESCRIPTION:{}", escape(&e.description)));
+    }
+    lines.push(format!(
+        "ORGANIZER;CN=Candidate Shield:mailto:{}",
+        inv.organizer
+    ));
+    lines.push(format!(
+        "ATTENDEE;ROLE=REQ-PARTICIPANT;PARTSTAT=ACCEPTED;RSVP=FALSE:mailto:{}",
+        inv.attendee
+    ));
+    lines.push("END:VEVENT".to_owned());
+    lines.push("END:VCALENDAR".to_owned());
+    for line in lines {
+        fold(&line, &mut out);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_invitation_is_a_folded_crlf_request() {
+        let inv = Invitation {
+            event: Event {
+                uid: "briefing-7@candidate-shield".into(),
+                start_ms: 1_780_000_000_000,
+                end_ms: 1_780_003_600_000,
+                summary: "Staying safe, online and on the doorstep".into(),
+                location: "Town Hall, Room 2; side door".into(),
+                description: "x".repeat(200),
+                cancelled: false,
+                sequence: 0,
+            },
+            organizer: "coord@shield.example".into(),
+            attendee: "claire@example.org".into(),
+            url: Some("https://meet.example/abc".into()),
+        };
+        let text = invitation(&inv, 1_779_000_000_000);
+        assert!(text.ends_with("END:VCALENDAR\r\n"));
+        assert!(!text.replace("\r\n", "").contains('\n'), "bare LF");
+        for line in text.split("\r\n") {
+            assert!(line.len() <= 75, "{line:?}");
+        }
+        let unfolded = text.replace("\r\n ", "");
+        for want in [
+            "METHOD:REQUEST\r\n",
+            "UID:briefing-7@candidate-shield\r\n",
+            "DTSTART:20260528T202640Z\r\n",
+            "DTEND:20260528T212640Z\r\n",
+            "LOCATION:Town Hall\\, Room 2\\; side door\r\n",
+            "URL:https://meet.example/abc\r\n",
+            "ORGANIZER;CN=Candidate Shield:mailto:coord@shield.example\r\n",
+        ] {
+            assert!(unfolded.contains(want), "{want:?} in {unfolded}");
+        }
+    }
 
     #[test]
     fn escapes_and_folds() {

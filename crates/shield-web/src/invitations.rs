@@ -107,7 +107,8 @@ pub async fn issue(
     Ok((user_id, prepared.token))
 }
 
-/// Opens the sealed token of an invitation email, for the worker.
+/// Opens the sealed secret of an outbox row for the worker: an invitation's token, a webhook's
+/// signing secret, or a briefing registration's calendar invitation.
 #[derive(Debug, Clone)]
 pub struct InvitationOpener {
     keys: Arc<KeyRing>,
@@ -128,6 +129,22 @@ impl SecretOpener for InvitationOpener {
             return shield_crypto::open_string(
                 &self.keys,
                 Aad::new("buddy_alerts", "name", &report.to_string()),
+                sealed,
+            )
+            .map(|t| SecretString::from(t.to_string()))
+            .map_err(|_| OpenError);
+        }
+        if context.template == shield_jobs::templates::BRIEFING_INVITATION {
+            // A briefing's calendar invitation, sealed to (briefing, candidate).
+            let briefing = context.params.int("briefing").ok_or(OpenError)?;
+            let candidate = context.params.int("candidate").ok_or(OpenError)?;
+            return shield_crypto::open_string(
+                &self.keys,
+                Aad::new(
+                    shield_jobs::templates::BRIEFING_INVITATION,
+                    "ics",
+                    &format!("{briefing}.{candidate}"),
+                ),
                 sealed,
             )
             .map(|t| SecretString::from(t.to_string()))

@@ -245,6 +245,32 @@ pub fn router(state: AppState) -> Router {
             post(html::security::show::reconsider),
         )
         .route("/home/viewed", get(html::home::viewed))
+        .route("/plan", get(html::plan::index))
+        .route("/plan/reminders", post(html::plan::reminders))
+        .route(
+            "/plan/{step}",
+            get(html::plan::step).post(html::plan::save_step),
+        )
+        .route("/briefings", get(html::briefings::index))
+        .route(
+            "/briefings/manage",
+            get(html::briefings::manage).post(html::briefings::manage_create),
+        )
+        .route("/briefings/{id}", get(html::briefings::show))
+        .route(
+            "/briefings/{id}/register",
+            post(html::briefings::register_submit),
+        )
+        .route(
+            "/briefings/{id}/cancel",
+            post(html::briefings::cancel_submit),
+        )
+        .route(
+            "/briefings/{id}/attendance",
+            get(html::briefings::attendance).post(html::briefings::attendance_submit),
+        )
+        .route("/outreach", get(html::outreach::index))
+        .route("/outreach/remind", post(html::outreach::remind))
         .route("/enrolment", get(html::enrolment::index))
         .route(
             "/enrolment/{candidate}/invite",
@@ -384,6 +410,25 @@ pub fn router(state: AppState) -> Router {
         .route("/range/{prefix}", get(api::range::range))
         .route("/passwords/check", get(html::passwords::check))
         .route(html::passwords::JS_PATH, get(html::passwords::js))
+        .route("/api/plan", get(api::plan::show))
+        .route("/api/plan/reminders", post(api::plan::reminders))
+        .route("/api/plan/{step}", post(api::plan::set_step))
+        .route(
+            "/api/briefings",
+            get(api::plan::list).post(api::plan::create),
+        )
+        .route("/api/briefings/{id}/register", post(api::plan::register))
+        .route("/api/briefings/{id}/cancel", post(api::plan::cancel))
+        .route(
+            "/api/briefings/{id}/attendance",
+            post(api::plan::attendance),
+        )
+        .route(
+            "/api/briefings/{id}/registrants",
+            get(api::plan::registrants),
+        )
+        .route("/api/outreach", get(api::plan::outreach))
+        .route("/api/outreach/remind", post(api::plan::remind))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route(assets::APP_CSS_PATH, get(assets::app_css))

@@ -132,12 +132,16 @@ impl MailFolder {
 #[async_trait::async_trait]
 impl EmailSender for MailFolder {
     async fn send(&self, email: &OutgoingEmail) -> Result<(), SendError> {
-        let text = format!(
-            "Message-ID: <{}@candidate-shield.local>\r\nTo: {}\r\nSubject: {}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{}\r\n",
-            email.message_id, email.to, email.subject, email.text_body
-        );
+        let from = "Candidate Shield <no-reply@candidate-shield.local>"
+            .parse()
+            .map_err(|_| SendError::new("mail_folder"))?;
+        let message = shield_jobs::build_message(
+            from,
+            format!("<{}@candidate-shield.local>", email.message_id),
+            email,
+        )?;
         let path = self.dir.join(format!("{}.eml", email.message_id));
-        tokio::fs::write(&path, text)
+        tokio::fs::write(&path, message.formatted())
             .await
             .map_err(|_| SendError::new("mail_folder"))
     }

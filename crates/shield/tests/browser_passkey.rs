@@ -283,7 +283,8 @@ async fn candidate_enrols_with_a_passkey_and_sees_their_named_contacts(db: TestD
         .unwrap();
     assert!(body_text(c).await.contains("Welcome, Claire Whitfield"));
     click(c, "#create-passkey").await;
-    arrive_at(c, "/home").await;
+    // A new candidate lands on their security plan, which names their police contacts.
+    arrive_at(c, "/plan").await;
     let text = body_text(c).await;
     assert!(
         text.contains("Inspector Helen Grant") && text.contains("Sergeant Joanne Price"),

@@ -67,6 +67,18 @@ enum Access {
     SecurityDecide,
     /// Asking for reconsideration of Claire's request: Claire or her delegate (Report) only.
     SecurityReconsider,
+    /// The security plan and briefings as the candidate sees them (`ViewPlan`): the candidate,
+    /// a delegate granted `View`; never the police or admins without `?candidate=`.
+    PlanView,
+    /// Changing the plan, registering for briefings (`EditPlan`, `RegisterForBriefing`): the
+    /// candidate or a delegate granted `Edit` only.
+    PlanEdit,
+    /// Scheduling briefings and outreach lists: a force's contacts (their force) and
+    /// coordinators.
+    Organiser,
+    /// One briefing as its organiser: the Thames Valley briefing's force contacts and
+    /// coordinators.
+    BriefingOrganiser,
 }
 
 /// (method, route template as written in the router, a concrete path, access).
@@ -548,6 +560,116 @@ const WALK: &[(&str, &str, &str, Access)] = &[
         "/api/activities",
         "/api/activities",
         Access::ReportCreate,
+    ),
+    ("GET", "/plan", "/plan", Access::PlanView),
+    ("GET", "/plan/{step}", "/plan/two-step", Access::PlanView),
+    ("POST", "/plan/{step}", "/plan/two-step", Access::PlanEdit),
+    (
+        "POST",
+        "/plan/reminders",
+        "/plan/reminders",
+        Access::PlanEdit,
+    ),
+    ("GET", "/briefings", "/briefings", Access::PlanView),
+    (
+        "GET",
+        "/briefings/{id}",
+        "/briefings/{briefing}",
+        Access::PlanView,
+    ),
+    (
+        "POST",
+        "/briefings/{id}/register",
+        "/briefings/{briefing}/register",
+        Access::PlanEdit,
+    ),
+    (
+        "POST",
+        "/briefings/{id}/cancel",
+        "/briefings/{briefing}/cancel",
+        Access::PlanEdit,
+    ),
+    (
+        "GET",
+        "/briefings/manage",
+        "/briefings/manage",
+        Access::Organiser,
+    ),
+    (
+        "POST",
+        "/briefings/manage",
+        "/briefings/manage",
+        Access::Organiser,
+    ),
+    (
+        "GET",
+        "/briefings/{id}/attendance",
+        "/briefings/{briefing}/attendance",
+        Access::BriefingOrganiser,
+    ),
+    (
+        "POST",
+        "/briefings/{id}/attendance",
+        "/briefings/{briefing}/attendance",
+        Access::BriefingOrganiser,
+    ),
+    ("GET", "/outreach", "/outreach", Access::Organiser),
+    (
+        "POST",
+        "/outreach/remind",
+        "/outreach/remind",
+        Access::Organiser,
+    ),
+    ("GET", "/api/plan", "/api/plan", Access::PlanView),
+    (
+        "POST",
+        "/api/plan/reminders",
+        "/api/plan/reminders",
+        Access::PlanEdit,
+    ),
+    (
+        "POST",
+        "/api/plan/{step}",
+        "/api/plan/two-step",
+        Access::PlanEdit,
+    ),
+    ("GET", "/api/briefings", "/api/briefings", Access::PlanView),
+    (
+        "POST",
+        "/api/briefings",
+        "/api/briefings",
+        Access::Organiser,
+    ),
+    (
+        "POST",
+        "/api/briefings/{id}/register",
+        "/api/briefings/{briefing}/register",
+        Access::PlanEdit,
+    ),
+    (
+        "POST",
+        "/api/briefings/{id}/cancel",
+        "/api/briefings/{briefing}/cancel",
+        Access::PlanEdit,
+    ),
+    (
+        "POST",
+        "/api/briefings/{id}/attendance",
+        "/api/briefings/{briefing}/attendance",
+        Access::BriefingOrganiser,
+    ),
+    (
+        "GET",
+        "/api/briefings/{id}/registrants",
+        "/api/briefings/{briefing}/registrants",
+        Access::BriefingOrganiser,
+    ),
+    ("GET", "/api/outreach", "/api/outreach", Access::Organiser),
+    (
+        "POST",
+        "/api/outreach/remind",
+        "/api/outreach/remind",
+        Access::Organiser,
     ),
     ("GET", "/delegates", "/delegates", Access::Delegates),
     ("POST", "/delegates", "/delegates", Access::Delegates),
@@ -1152,10 +1274,39 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
     let security_request = claire_security_request(&state, &claire, None).await;
     let tv_user = claire_user(&state, &contact_tv).await;
     let assessed_request = claire_security_request(&state, &claire, Some(tv_user)).await;
+    // A Thames Valley briefing (Claire may register; its organisers are TV's contacts).
+    let briefing = {
+        let audit = AuditEvent::new(
+            AuditAction::parse("briefing_created").unwrap(),
+            AuditOutcome::Success,
+            chrono::Utc::now(),
+        );
+        let now = state.clock.now_ms();
+        db.store
+            .create_briefing(
+                &shield_store::NewBriefing {
+                    title: "Staying safe".into(),
+                    force: Some(ForceCode::parse("E23000029").unwrap()),
+                    online_url: "https://meet.example/x".into(),
+                    venue: String::new(),
+                    starts_at_ms: now + 3 * 86_400_000,
+                    ends_at_ms: now + 3 * 86_400_000 + 3_600_000,
+                    capacity: 20,
+                    description: String::new(),
+                    materials: Vec::new(),
+                    created_by: claire_user(&state, &claire).await,
+                },
+                now,
+                &audit,
+            )
+            .await
+            .unwrap()
+    };
     for &(method, template, path, access) in WALK {
         let path = &path
             .replace("{request}", &security_request.to_string())
             .replace("{assessed}", &assessed_request.to_string())
+            .replace("{briefing}", &briefing.to_string())
             .replace("{checkin}", &checkin.to_string())
             .replace("{activity}", &activity.to_string())
             .replace("{claire}", &claire_id.to_string())
@@ -1194,7 +1345,11 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
             | Access::SecurityDecide
             | Access::SecurityReconsider
             | Access::GuidanceRead
-            | Access::GuidanceManage => {
+            | Access::GuidanceManage
+            | Access::PlanView
+            | Access::PlanEdit
+            | Access::Organiser
+            | Access::BriefingOrganiser => {
                 // Without credentials: to sign-in for pages (POSTs without a session are 403).
                 assert!(
                     page.location.as_deref() == Some("/sign-in")
@@ -1469,6 +1624,134 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
                 ("candidate", &mut claire),
                 ("delegate", &mut claire_delegate),
                 ("force contact", &mut contact_tv),
+                ("admin", &mut admin),
+            ] {
+                let page = hit(client, method, path).await;
+                assert_eq!(
+                    page.status,
+                    StatusCode::FORBIDDEN,
+                    "{method} {template} as {who}"
+                );
+            }
+        }
+        if access == Access::PlanView && method == "GET" {
+            for (who, client) in [
+                ("candidate", &mut claire),
+                ("delegate", &mut claire_delegate),
+            ] {
+                let page = hit(client, method, path).await;
+                assert_eq!(page.status, StatusCode::OK, "{template} as {who}");
+            }
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let other = format!("{path}{sep}candidate={claire_id}");
+            assert_eq!(
+                hit(&mut aisha_delegate, method, &other).await.status,
+                StatusCode::FORBIDDEN,
+                "{template} for a candidate one is not a delegate of"
+            );
+            // The police see a plan of their force's candidate, read-only; not another force.
+            if template == "/plan" || template == "/api/plan" {
+                assert_eq!(
+                    hit(&mut contact_tv, method, &other).await.status,
+                    StatusCode::OK,
+                    "{template}: the candidate's police"
+                );
+                assert_eq!(
+                    hit(&mut contact_essex, method, &other).await.status,
+                    StatusCode::FORBIDDEN,
+                    "{template}: another force's police"
+                );
+            }
+            for (who, client) in [
+                ("force contact", &mut contact_tv),
+                ("coordinator", &mut coordinator),
+                ("admin", &mut admin),
+            ] {
+                let page = hit(client, method, path).await;
+                assert_eq!(page.status, StatusCode::FORBIDDEN, "{template} as {who}");
+            }
+        }
+        if access == Access::PlanEdit {
+            // Claire's delegate holds View and Report, not Edit.
+            for (who, client) in [
+                ("delegate without Edit", &mut claire_delegate),
+                ("force contact", &mut contact_tv),
+                ("coordinator", &mut coordinator),
+                ("admin", &mut admin),
+            ] {
+                let page = hit(client, method, path).await;
+                assert_eq!(
+                    page.status,
+                    StatusCode::FORBIDDEN,
+                    "{method} {template} as {who}"
+                );
+            }
+            // (The API's writes need the header token, which `hit` does not send.)
+            if !template.starts_with("/api/") {
+                let page = hit(&mut claire, method, path).await;
+                assert!(
+                    page.status != StatusCode::FORBIDDEN && page.status.as_u16() < 500,
+                    "{method} {template} as Claire: {}",
+                    page.status
+                );
+            }
+        }
+        if access == Access::Organiser {
+            for (who, client) in [
+                ("force contact", &mut contact_tv),
+                ("coordinator", &mut coordinator),
+            ] {
+                let page = hit(client, method, path).await;
+                if method == "GET" {
+                    assert_eq!(page.status, StatusCode::OK, "{template} as {who}");
+                } else if !template.starts_with("/api/") {
+                    assert!(
+                        page.status != StatusCode::FORBIDDEN && page.status.as_u16() < 500,
+                        "{method} {template} as {who}: {}",
+                        page.status
+                    );
+                }
+            }
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let other = format!("{path}{sep}force=E23000028");
+            assert_eq!(
+                hit(&mut contact_tv, method, &other).await.status,
+                StatusCode::FORBIDDEN,
+                "{method} {template}: another force"
+            );
+            for (who, client) in [
+                ("candidate", &mut claire),
+                ("delegate", &mut claire_delegate),
+                ("admin", &mut admin),
+            ] {
+                let page = hit(client, method, path).await;
+                assert_eq!(
+                    page.status,
+                    StatusCode::FORBIDDEN,
+                    "{method} {template} as {who}"
+                );
+            }
+        }
+        if access == Access::BriefingOrganiser {
+            for (who, client) in [
+                ("force contact (briefing's force)", &mut contact_tv),
+                ("coordinator", &mut coordinator),
+            ] {
+                let page = hit(client, method, path).await;
+                if method == "GET" {
+                    assert_eq!(page.status, StatusCode::OK, "{template} as {who}");
+                } else if !template.starts_with("/api/") {
+                    assert!(
+                        page.status != StatusCode::FORBIDDEN && page.status.as_u16() < 500,
+                        "{method} {template} as {who}: {}",
+                        page.status
+                    );
+                }
+            }
+            for (who, client) in [
+                ("force contact of another force", &mut contact_essex),
+                ("candidate", &mut claire),
+                ("delegate", &mut claire_delegate),
                 ("admin", &mut admin),
             ] {
                 let page = hit(client, method, path).await;

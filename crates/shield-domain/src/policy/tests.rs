@@ -502,3 +502,76 @@ fn everyone_signed_in_reads_guidance_and_only_coordinators_manage_it() {
         );
     }
 }
+
+#[test]
+fn plans_are_seen_by_the_candidate_their_police_and_edited_by_candidate_or_edit_delegate() {
+    let forces = [force("E23000030")];
+    let own = Resource::Candidate {
+        id: CandidateId(7),
+        forces: &forces,
+    };
+    for a in [
+        Action::ViewPlan,
+        Action::EditPlan,
+        Action::RegisterForBriefing,
+    ] {
+        assert!(can(&candidate(7), a, &own, NOW).is_allowed(), "{a:?}");
+        assert!(!can(&candidate(8), a, &own, NOW).is_allowed(), "{a:?}");
+        assert!(
+            can(&delegate(7, &[Grant::View, Grant::Edit]), a, &own, NOW).is_allowed(),
+            "{a:?}"
+        );
+        assert!(
+            !can(&actor(Role::Admin), a, &own, NOW).is_allowed(),
+            "{a:?}"
+        );
+    }
+    // Seeing the plan: View delegates, the candidate's police and coordinators.
+    assert!(can(&delegate(7, &[Grant::View]), Action::ViewPlan, &own, NOW).is_allowed());
+    assert!(can(&contact("E23000030"), Action::ViewPlan, &own, NOW).is_allowed());
+    assert!(!can(&contact("E23000028"), Action::ViewPlan, &own, NOW).is_allowed());
+    assert!(can(&actor(Role::Coordinator), Action::ViewPlan, &own, NOW).is_allowed());
+    // Changing it: not with View or Report only, never the police or coordinators.
+    for who in [
+        delegate(7, &[Grant::View, Grant::Report]),
+        contact("E23000030"),
+        actor(Role::Coordinator),
+    ] {
+        assert!(
+            !can(&who, Action::EditPlan, &own, NOW).is_allowed(),
+            "{who:?}"
+        );
+        assert!(
+            !can(&who, Action::RegisterForBriefing, &own, NOW).is_allowed(),
+            "{who:?}"
+        );
+    }
+}
+
+#[test]
+fn briefings_and_outreach_belong_to_a_force_or_to_coordinators() {
+    let tv = force("E23000029");
+    let essex = force("E23000028");
+    for a in [Action::ManageBriefings, Action::Outreach] {
+        assert!(can(&contact("E23000029"), a, &Resource::Force(&tv), NOW).is_allowed());
+        assert!(!can(&contact("E23000029"), a, &Resource::Force(&essex), NOW).is_allowed());
+        // National briefings and national lists: coordinators only.
+        assert!(!can(&contact("E23000029"), a, &Resource::Service, NOW).is_allowed());
+        assert!(can(&actor(Role::Coordinator), a, &Resource::Service, NOW).is_allowed());
+        assert!(can(&actor(Role::Coordinator), a, &Resource::Force(&essex), NOW).is_allowed());
+        for who in [
+            candidate(7),
+            delegate(7, &[Grant::Edit]),
+            actor(Role::Admin),
+        ] {
+            assert!(
+                !can(&who, a, &Resource::Force(&tv), NOW).is_allowed(),
+                "{who:?}"
+            );
+            assert!(
+                !can(&who, a, &Resource::Service, NOW).is_allowed(),
+                "{who:?}"
+            );
+        }
+    }
+}

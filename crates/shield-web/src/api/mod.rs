@@ -7,6 +7,7 @@ pub(crate) mod checkins;
 pub(crate) mod guidance;
 pub(crate) mod me;
 pub(crate) mod openapi;
+pub(crate) mod plan;
 pub(crate) mod range;
 pub(crate) mod reports;
 pub(crate) mod scan;

@@ -13,6 +13,7 @@ pub mod csrf;
 pub mod guard;
 pub mod passkey;
 pub mod password;
+pub mod plan_guard;
 pub mod rate;
 pub mod report_guard;
 pub mod security_guard;

@@ -323,7 +323,7 @@ pub(crate) async fn confirm_authenticator(
             &RecoveryPage {
                 section: "",
                 codes,
-                home: super::sign_in::home_of(auth.role),
+                home: super::sign_in::after_enrolment(auth.role),
             },
         )?,
         Some(cookie),

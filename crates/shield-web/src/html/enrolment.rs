@@ -21,6 +21,8 @@ struct Row {
     constituency: String,
     status: &'static str,
     can_invite: bool,
+    /// The security plan's readiness score, once enrolled.
+    readiness: Option<u8>,
 }
 
 #[derive(Debug, Template)]
@@ -73,6 +75,17 @@ pub(crate) async fn index(
         _ => (None, "every force".to_owned()),
     };
     let rows = state.store.enrolment(force.as_ref()).await?;
+    let readiness: std::collections::BTreeMap<i64, u8> = state
+        .store
+        .standings(force.as_ref())
+        .await?
+        .into_iter()
+        .filter_map(|s| {
+            s.standing
+                .enrolled_at_ms
+                .map(|_| (s.candidate_id.0, s.standing.score))
+        })
+        .collect();
     let mut page = EnrolmentPage {
         section: "enrolment",
         csrf: auth.session.record.csrf_token.clone(),
@@ -100,6 +113,7 @@ pub(crate) async fn index(
             constituency: row.constituency_name.clone(),
             status: label,
             can_invite,
+            readiness: readiness.get(&row.candidate_id.0).copied(),
         });
     }
     super::page(StatusCode::OK, &page)

@@ -29,6 +29,8 @@ struct HomePage {
     has_address: bool,
     /// The candidate's open reports, most urgent first.
     rows: Vec<super::reports::list::Row>,
+    /// The readiness score of their security plan.
+    readiness: u8,
 }
 
 pub(crate) async fn show(
@@ -51,7 +53,9 @@ pub(crate) async fn show(
             ..shield_store::ReportFilter::default()
         })
         .await?;
+    let readiness = state.store.plan(id).await?.score();
     let page = HomePage {
+        readiness,
         rows: super::reports::list::rows(&open, state.clock.now_ms()),
         section: "home",
         csrf: auth.session.record.csrf_token.clone(),

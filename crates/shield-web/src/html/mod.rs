@@ -3,6 +3,7 @@
 
 pub(crate) mod activities;
 pub(crate) mod activity;
+pub(crate) mod briefings;
 pub(crate) mod buddy;
 pub(crate) mod calendar_month;
 pub(crate) mod checkin;
@@ -15,8 +16,10 @@ pub(crate) mod forces;
 pub(crate) mod guidance;
 pub(crate) mod home;
 pub(crate) mod layout;
+pub(crate) mod outreach;
 pub(crate) mod passkeys;
 pub(crate) mod passwords;
+pub(crate) mod plan;
 pub(crate) mod reports;
 pub(crate) mod scan;
 pub(crate) mod security;

@@ -345,7 +345,10 @@ pub(crate) async fn enrol_finish(
         .store
         .sign_in(Some(&session.token_hash), &record, &signed_in)
         .await?;
-    redirect_json(home_of(view.role), Some(cookie))
+    redirect_json(
+        crate::html::sign_in::after_enrolment(view.role),
+        Some(cookie),
+    )
 }
 
 // ---- A signed-in person's passkeys -----------------------------------------------------------

@@ -226,6 +226,15 @@ pub(crate) async fn code_submit(
     )
 }
 
+/// Where each role goes once enrolment is complete: a candidate's personal security plan is the
+/// first thing they see (journey 3); everyone else lands where a sign-in does.
+pub(crate) fn after_enrolment(role: Role) -> &'static str {
+    match role {
+        Role::Candidate => "/plan",
+        other => home_of(other),
+    }
+}
+
 /// Where each role lands after signing in.
 pub(crate) fn home_of(role: Role) -> &'static str {
     match role {
