@@ -96,7 +96,10 @@ async fn journey_additional_security_request_decided(db: TestDb) {
         .await
         .unwrap();
 
-    // Home → Additional security → ask. Sent empty, the error summary names the fields.
+    // A new candidate lands on her security plan; from home: Additional security → ask.
+    // Sent empty, the error summary names the fields.
+    arrive_at(c, "/plan").await;
+    c.goto(&format!("{base}/home")).await.unwrap();
     click(c, "#additional-security").await;
     arrive_at(c, "/security-requests/mine").await;
     click(c, "#ask-for-security").await;

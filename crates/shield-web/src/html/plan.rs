@@ -53,21 +53,36 @@ pub(crate) fn advice(step: Step) -> Advice {
                 "Turn on 2-step verification (an authenticator app or a security key, not text messages if you can avoid it) on your personal and campaign email, and on every social media account.",
                 "Email first: whoever controls your email can reset everything else. Keep the backup codes somewhere safe.",
             ],
-            links: &[],
+            links: &[(
+                "/guidance/two-step-verification",
+                "Read the guidance on 2-step verification",
+            )],
         },
         Step::HomeAddress => Advice {
             paragraphs: &[
                 "You can ask for your home address not to be published on the ballot paper and the statement of persons nominated: use the home address form's option to withhold it (give the constituency you live in instead).",
                 "Check the electoral register is the closed (not open) version for you, remove your address from Companies House filings where you can, and from campaign literature and websites.",
             ],
-            links: &[],
+            links: &[(
+                "/guidance/keeping-your-home-address-private",
+                "Read the guidance on keeping your address private",
+            )],
         },
         Step::HomeSecurity => Advice {
             paragraphs: &[
                 "Good locks on doors and windows, outside lights, and a doorbell camera make a real difference. Do not open the door to people you do not know; speak through a window or a camera.",
                 "Your police contact can arrange a home security survey if you are worried. Keep post with your address on it out of sight in photos.",
             ],
-            links: &[("/home#contacts", "Ask your police contact about a survey")],
+            links: &[
+                (
+                    "/security-requests/new",
+                    "Ask for a home security survey or an alarm",
+                ),
+                (
+                    "/guidance/home-security",
+                    "Read the guidance on home security",
+                ),
+            ],
         },
         Step::CanvassInPairs => Advice {
             paragraphs: &[
@@ -102,7 +117,10 @@ pub(crate) fn advice(step: Step) -> Advice {
                 "In an emergency call 999 first.",
             ],
             links: &[
-                ("/guidance", "Read the guidance on what to report"),
+                (
+                    "/guidance/is-this-worth-reporting",
+                    "Read the guidance on what to report",
+                ),
                 ("/reports/new", "Report a concern"),
             ],
         },
