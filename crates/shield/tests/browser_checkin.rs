@@ -6,13 +6,12 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::ics::parse_ics;
 use fantoccini::Locator;
 use shield_testkit::page::{arrive, arrive_at, click, fill, text as body_text};
-use shield_testkit::{Browser, SmtpSink, TestDb, both_backends};
+use shield_testkit::{Browser, TestDb, both_backends};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 both_backends!(journey_lone_canvassing_check_in_on_a_phone);
@@ -70,60 +69,14 @@ async fn no_sideways_overflow(c: &fantoccini::Client, what: &str) {
 }
 
 async fn journey_lone_canvassing_check_in_on_a_phone(db: TestDb) {
-    shield::demo::load(db.store.as_ref()).await.unwrap();
-    let sink = SmtpSink::start().await;
-    let state = shield_web::AppState::new(db.store.clone());
-    let mut config = shield::config::Config::load_from(Default::default(), |_| None).unwrap();
-    config.smtp_url = Some(format!("smtp://127.0.0.1:{}", sink.port()).into());
-    let worker = Arc::new(
-        shield::mail::worker(&config, &state, "http://localhost")
-            .unwrap()
-            .unwrap(),
-    );
-    let state = state.with_worker(worker.handle());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = {
-        let worker = Arc::clone(&worker);
-        tokio::spawn(async move {
-            worker
-                .run_until(async {
-                    let _ = stopped.await;
-                })
-                .await;
-        })
-    };
-    let people = shield::demo::invite_people(&state).await.unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let server = tokio::spawn(shield::serve::serve(
-        state.clone(),
-        "127.0.0.1:0".parse().unwrap(),
-        Some(tx),
-    ));
-    let addr = rx.await.unwrap();
-    let base = format!("http://localhost:{}", addr.port());
+    let app = common::live::LiveApp::start(&db).await;
+    let (state, people, base) = (&app.state, &app.people, &app.base);
     let browser = Browser::phone().await;
     let c = &browser.client;
     shield_testkit::browser::webauthn::add_authenticator(c).await;
 
     // Claire enrols with a password and an authenticator app.
-    c.goto(&format!("{base}{}", people[0].link_path))
-        .await
-        .unwrap();
-    fill(c, "#password", "marmalade orbit kettle").await;
-    fill(c, "#confirm", "marmalade orbit kettle").await;
-    click(c, "main button[type='submit']").await;
-    let key = arrive(c, "#totp-key").await.text().await.unwrap();
-    let secret = shield_web::auth::totp::secret_from_text(&key).unwrap();
-    let code = shield_web::auth::totp::code_at(&secret, chrono::Utc::now().timestamp_millis());
-    fill(c, "#code", &code).await;
-    click(c, "main button[type='submit']").await;
-    arrive(c, "#recovery-codes").await;
-    c.find(Locator::LinkText("I have saved my codes: continue"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    common::live::enrol_with_password_and_totp(c, base, &people[0].link_path).await;
     arrive(c, "dl.contacts").await;
 
     // Her PINs first, on the check-in page.
@@ -277,7 +230,7 @@ async fn journey_lone_canvassing_check_in_on_a_phone(db: TestDb) {
     c.goto(&format!("{base}/calendar")).await.unwrap();
     click(c, "#create").await;
     let feed = arrive(c, "#feed-url").await.text().await.unwrap();
-    let (status, body) = http_get(addr.port(), &feed).await;
+    let (status, body) = http_get(app.port, &feed).await;
     assert!(status.contains("200"), "{status}");
     let events = parse_ics(&body);
     let event = events
@@ -297,7 +250,5 @@ async fn journey_lone_canvassing_check_in_on_a_phone(db: TestDb) {
     );
 
     browser.close().await;
-    server.abort();
-    let _ = stop.send(());
-    running.await.unwrap();
+    app.shut_down().await;
 }

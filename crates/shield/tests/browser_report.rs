@@ -2,7 +2,8 @@
 //! happening now; the named contact's email reaches a loopback SMTP server; the contact signs
 //! in with a passkey, acknowledges and replies; the candidate sees the reply and the status.
 
-use std::sync::Arc;
+mod common;
+
 use std::time::{Duration, Instant};
 
 use fantoccini::Locator;
@@ -38,60 +39,14 @@ async fn wait_for_mail(sink: &SmtpSink, to: &str, subject: &str) -> Duration {
 }
 
 async fn journey_p1_report_reaches_named_contact(db: TestDb) {
-    shield::demo::load(db.store.as_ref()).await.unwrap();
-    let sink = SmtpSink::start().await;
-    let state = shield_web::AppState::new(db.store.clone());
-    let mut config = shield::config::Config::load_from(Default::default(), |_| None).unwrap();
-    config.smtp_url = Some(format!("smtp://127.0.0.1:{}", sink.port()).into());
-    let worker = Arc::new(
-        shield::mail::worker(&config, &state, "http://localhost")
-            .unwrap()
-            .unwrap(),
-    );
-    let state = state.with_worker(worker.handle());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = {
-        let worker = Arc::clone(&worker);
-        tokio::spawn(async move {
-            worker
-                .run_until(async {
-                    let _ = stopped.await;
-                })
-                .await;
-        })
-    };
-    let people = shield::demo::invite_people(&state).await.unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let server = tokio::spawn(shield::serve::serve(
-        state.clone(),
-        "127.0.0.1:0".parse().unwrap(),
-        Some(tx),
-    ));
-    let addr = rx.await.unwrap();
-    let base = format!("http://localhost:{}", addr.port());
+    let app = common::live::LiveApp::start(&db).await;
+    let (sink, people, base) = (&app.sink, &app.people, &app.base);
     let browser = Browser::phone().await;
     let c = &browser.client;
     shield_testkit::browser::webauthn::add_authenticator(c).await;
 
     // Claire enrols with a password and an authenticator app.
-    c.goto(&format!("{base}{}", people[0].link_path))
-        .await
-        .unwrap();
-    fill(c, "#password", "marmalade orbit kettle").await;
-    fill(c, "#confirm", "marmalade orbit kettle").await;
-    click(c, "main button[type='submit']").await;
-    let key = arrive(c, "#totp-key").await.text().await.unwrap();
-    let secret = shield_web::auth::totp::secret_from_text(&key).unwrap();
-    let code = shield_web::auth::totp::code_at(&secret, chrono::Utc::now().timestamp_millis());
-    fill(c, "#code", &code).await;
-    click(c, "main button[type='submit']").await;
-    arrive(c, "#recovery-codes").await;
-    c.find(Locator::LinkText("I have saved my codes: continue"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    let secret = common::live::enrol_with_password_and_totp(c, base, &people[0].link_path).await;
 
     // Home → Report a concern: the 999 warning and the "worth reporting" guidance stand by it.
     click(c, "#report-a-concern").await;
@@ -131,7 +86,7 @@ async fn journey_p1_report_reaches_named_contact(db: TestDb) {
     assert_eq!(priority, "P1");
 
     // The named contact's email reaches the loopback SMTP server, content-free.
-    let took = wait_for_mail(&sink, LEAD, "P1").await;
+    let took = wait_for_mail(sink, LEAD, "P1").await;
     eprintln!(
         "report accepted → lead's email received: {} ms (plus {} ms since the page loaded)",
         took.as_millis(),
@@ -196,7 +151,7 @@ async fn journey_p1_report_reaches_named_contact(db: TestDb) {
     );
 
     // Claire is told, without content, and signs back in to read the reply.
-    wait_for_mail(&sink, CLAIRE, "message").await;
+    wait_for_mail(sink, CLAIRE, "message").await;
     for m in sink.messages() {
         assert!(
             !m.text().contains("Officers are on their way"),
@@ -258,7 +213,5 @@ async fn journey_p1_report_reaches_named_contact(db: TestDb) {
     );
 
     browser.close().await;
-    server.abort();
-    let _ = stop.send(());
-    running.await.unwrap();
+    app.shut_down().await;
 }

@@ -3,7 +3,8 @@
 //! decides with reasons; the candidate is emailed (content-free) and reads the decision and
 //! the reasons.
 
-use std::sync::Arc;
+mod common;
+
 use std::time::{Duration, Instant};
 
 use fantoccini::Locator;
@@ -41,60 +42,14 @@ async fn sign_out(c: &fantoccini::Client, base: &str) {
 }
 
 async fn journey_additional_security_request_decided(db: TestDb) {
-    shield::demo::load(db.store.as_ref()).await.unwrap();
-    let sink = SmtpSink::start().await;
-    let state = shield_web::AppState::new(db.store.clone());
-    let mut config = shield::config::Config::load_from(Default::default(), |_| None).unwrap();
-    config.smtp_url = Some(format!("smtp://127.0.0.1:{}", sink.port()).into());
-    let worker = Arc::new(
-        shield::mail::worker(&config, &state, "http://localhost")
-            .unwrap()
-            .unwrap(),
-    );
-    let state = state.with_worker(worker.handle());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = {
-        let worker = Arc::clone(&worker);
-        tokio::spawn(async move {
-            worker
-                .run_until(async {
-                    let _ = stopped.await;
-                })
-                .await;
-        })
-    };
-    let people = shield::demo::invite_people(&state).await.unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let server = tokio::spawn(shield::serve::serve(
-        state.clone(),
-        "127.0.0.1:0".parse().unwrap(),
-        Some(tx),
-    ));
-    let addr = rx.await.unwrap();
-    let base = format!("http://localhost:{}", addr.port());
+    let app = common::live::LiveApp::start(&db).await;
+    let (sink, people, base) = (&app.sink, &app.people, &app.base);
     let browser = Browser::phone().await;
     let c = &browser.client;
     shield_testkit::browser::webauthn::add_authenticator(c).await;
 
     // Claire enrols with a password and an authenticator app.
-    c.goto(&format!("{base}{}", people[0].link_path))
-        .await
-        .unwrap();
-    fill(c, "#password", "marmalade orbit kettle").await;
-    fill(c, "#confirm", "marmalade orbit kettle").await;
-    click(c, "main button[type='submit']").await;
-    let key = arrive(c, "#totp-key").await.text().await.unwrap();
-    let secret = shield_web::auth::totp::secret_from_text(&key).unwrap();
-    let code = shield_web::auth::totp::code_at(&secret, chrono::Utc::now().timestamp_millis());
-    fill(c, "#code", &code).await;
-    click(c, "main button[type='submit']").await;
-    arrive(c, "#recovery-codes").await;
-    c.find(Locator::LinkText("I have saved my codes: continue"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    let secret = common::live::enrol_with_password_and_totp(c, base, &people[0].link_path).await;
 
     // A new candidate lands on her security plan; from home: Additional security → ask.
     // Sent empty, the error summary names the fields.
@@ -122,8 +77,8 @@ async fn journey_additional_security_request_decided(db: TestDb) {
         text.contains("SR-000001") && text.contains("Waiting for a risk assessment"),
         "{text}"
     );
-    wait_for_mail(&sink, LEAD, "needs assessing").await;
-    sign_out(c, &base).await;
+    wait_for_mail(sink, LEAD, "needs assessing").await;
+    sign_out(c, base).await;
 
     // The Thames Valley lead enrols with a passkey, finds the request and assesses it.
     c.goto(&format!("{base}{}", people[1].link_path))
@@ -162,7 +117,7 @@ async fn journey_additional_security_request_decided(db: TestDb) {
         c.find(Locator::Css("#decide")).await.is_err(),
         "police do not decide"
     );
-    sign_out(c, &base).await;
+    sign_out(c, base).await;
 
     // The coordinator enrols with a passkey and decides, with reasons for the candidate.
     c.goto(&format!("{base}{}", people[2].link_path))
@@ -204,7 +159,7 @@ async fn journey_additional_security_request_decided(db: TestDb) {
         arrive(c, "#decision-outcome").await.text().await.unwrap(),
         "Approved in part"
     );
-    wait_for_mail(&sink, CLAIRE, "a decision on your request").await;
+    wait_for_mail(sink, CLAIRE, "a decision on your request").await;
     for m in sink.messages() {
         assert!(
             !m.text().contains(REASONS) && !m.text().contains(WHY),
@@ -212,7 +167,7 @@ async fn journey_additional_security_request_decided(db: TestDb) {
             m.text()
         );
     }
-    sign_out(c, &base).await;
+    sign_out(c, base).await;
 
     // Claire signs back in and reads the decision and the reasons, not the rationale.
     fill(c, "#email", CLAIRE).await;
@@ -250,7 +205,5 @@ async fn journey_additional_security_request_decided(db: TestDb) {
     assert!(text.contains("Ask for this to be looked at again"));
 
     browser.close().await;
-    server.abort();
-    let _ = stop.send(());
-    running.await.unwrap();
+    app.shut_down().await;
 }

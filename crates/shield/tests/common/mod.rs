@@ -4,6 +4,7 @@
 #![allow(dead_code)] // Each test binary uses a different subset.
 
 pub mod ics;
+pub mod live;
 
 use std::sync::Arc;
 
