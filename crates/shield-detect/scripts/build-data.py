@@ -117,16 +117,36 @@ def main():
 
     # A separate set written later, in a different voice, to estimate how
     # the detector generalises; never used for training.
+    # holdout/ was written by us later, in a different voice; holdout2/ by an
+    # independent writer who never saw the training data. Neither is trained on.
+    for folder in ("holdout", "holdout2"):
+        hold = read_holdout(ROOT / "data" / folder, folder)
+        with open(ROOT / "data" / f"{folder}.jsonl", "w", encoding="utf-8") as f:
+            for r in hold:
+                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        print(f"{folder}:", summary(hold))
+
+
+def read_holdout(folder, suffix):
+    """Like read_raw, but kinds are `<stem>_<suffix>` (`hard_<suffix>` for
+    the negatives) and lines may carry `[labels]` overrides."""
     hold = []
-    for path in sorted((ROOT / "data" / "holdout").glob("*.txt")):
+    for path in sorted(folder.glob("*.txt")):
         lines = path.read_text(encoding="utf-8").splitlines()
-        labels = [l.strip() for l in lines[0][len("# labels:"):].split(",") if l.strip()]
-        kind = "hard_holdout" if path.stem == "hard_negatives" else path.stem + "_holdout"
-        hold += [{"text": l.strip(), "labels": labels, "kind": kind} for l in lines[1:] if l.strip()]
-    with open(ROOT / "data" / "holdout.jsonl", "w", encoding="utf-8") as f:
-        for r in hold:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    print("holdout:", summary(hold))
+        assert lines[0].startswith("# labels:"), path
+        default = [l.strip() for l in lines[0][len("# labels:"):].split(",") if l.strip()]
+        kind = f"hard_{suffix}" if path.stem == "hard_negatives" else f"{path.stem}_{suffix}"
+        for line in lines[1:]:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            labels = default
+            m = re.match(r"^\[([a-z_,]+)\]\s+(.*)$", line)
+            if m:
+                labels = [l for l in m.group(1).split(",") if l]
+                line = m.group(2)
+            hold.append({"text": line, "labels": labels, "kind": kind})
+    return hold
 
 
 if __name__ == "__main__":

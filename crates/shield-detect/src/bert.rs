@@ -105,6 +105,33 @@ impl FastBert {
     /// `ids`: (batch, len) u32; `mask`: (batch, len) f32 of 1/0.
     /// Returns the last hidden state, (batch, len, hidden).
     pub fn forward(&self, ids: &Tensor, mask: &Tensor) -> Result<Tensor> {
+        Ok(self
+            .forward_states(ids, mask, &[self.layers.len()])?
+            .pop()
+            .expect("the last layer's state"))
+    }
+
+    /// Number of encoder layers.
+    pub fn depth(&self) -> usize {
+        self.layers.len()
+    }
+
+    /// Runs the encoder only as deep as the deepest layer in `keep`
+    /// (1-based, at most [`FastBert::depth`]) and returns the hidden state
+    /// after each layer in `keep`, in that order, (batch, len, hidden) each.
+    /// Layers past the deepest one asked for are never computed.
+    pub fn forward_states(
+        &self,
+        ids: &Tensor,
+        mask: &Tensor,
+        keep: &[usize],
+    ) -> Result<Vec<Tensor>> {
+        let depth = keep
+            .iter()
+            .copied()
+            .max()
+            .unwrap_or(0)
+            .min(self.layers.len());
         let (b, len) = ids.dims2()?;
         let dev = ids.device();
         let positions = Tensor::arange(0u32, len as u32, dev)?;
@@ -121,7 +148,8 @@ impl FastBert {
         // Additive mask: 0 for real tokens, a large negative for padding.
         let mask_add = ((mask.ones_like()? - mask)? * -1e9f64)?.reshape((b, 1, 1, len))?;
 
-        for layer in &self.layers {
+        let mut states: Vec<(usize, Tensor)> = Vec::new();
+        for (i, layer) in self.layers[..depth].iter().enumerate() {
             let qkv = layer.qkv.forward(&x)?; // (b*len, 3h)
             let split = |i: usize| -> Result<Tensor> {
                 qkv.narrow(1, i * self.hidden, self.hidden)?
@@ -145,8 +173,19 @@ impl FastBert {
             x = layer
                 .out_ln
                 .forward(&(layer.out.forward(&inter)? + &attn)?)?;
+            if keep.contains(&(i + 1)) {
+                states.push((i + 1, x.reshape((b, len, self.hidden))?));
+            }
         }
-        x.reshape((b, len, self.hidden))
+        keep.iter()
+            .map(|k| {
+                states
+                    .iter()
+                    .find(|(i, _)| i == k)
+                    .map(|(_, t)| t.clone())
+                    .ok_or_else(|| candle_core::Error::Msg(format!("no encoder layer {k}")))
+            })
+            .collect()
     }
 }
 

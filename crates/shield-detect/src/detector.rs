@@ -15,10 +15,10 @@ use crate::rules::{self, Context, RuleReport};
 /// here, which puts rule confidences and head scores on one scale.
 pub const OPERATING_THRESHOLD: f32 = 0.5;
 
-/// How much a benign framing (reported speech, sport, electoral metaphor,
-/// public contact details) scales down the model score when no confident
-/// rule fired. The embedding sees "kill" and "you" but not the framing.
-const CONTEXT_DAMPING: f32 = 0.5;
+/// How much the violence score is scaled down when a confident
+/// sexual-threat rule already explains the message, so one threat is not
+/// reported twice.
+const SEXUAL_EXPLAINS_DAMPING: f32 = 0.5;
 
 /// Whether the embedding tier can be used.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,11 +127,18 @@ impl Detector {
         embedder: Box<dyn Embed + Send>,
         heads: Heads,
     ) -> Result<Self, DetectError> {
-        if heads.dim != embedder.dim() {
+        if heads.dim != embedder.feature_dim() {
             return Err(DetectError::InvalidHeads(format!(
-                "heads expect {}-dimensional embeddings, model gives {}",
+                "heads expect {}-dimensional features, model gives {}",
                 heads.dim,
-                embedder.dim()
+                embedder.feature_dim()
+            )));
+        }
+        if heads.rule_features != rules::RULE_FEATURES {
+            return Err(DetectError::InvalidHeads(format!(
+                "heads expect {} rule features, the rules give {}",
+                heads.rule_features,
+                rules::RULE_FEATURES
             )));
         }
         heads.validate()?;
@@ -158,10 +165,14 @@ impl Detector {
     pub fn analyse_batch(&self, texts: &[&str]) -> Vec<Analysis> {
         let reports: Vec<RuleReport> = texts.par_iter().map(|t| rules::check(t)).collect();
         let (head_scores, failure) = match &self.model {
-            Some((embedder, heads)) => match embedder.embed_batch(texts) {
-                Ok(embs) => (
+            Some((embedder, heads)) => match embedder.features_batch(texts) {
+                Ok(feats) => (
                     Some((
-                        embs.iter().map(|e| heads.predict(e)).collect::<Vec<_>>(),
+                        feats
+                            .iter()
+                            .zip(&reports)
+                            .map(|(f, r)| heads.predict(f, &r.features()))
+                            .collect::<Vec<_>>(),
                         heads.thresholds(),
                     )),
                     None,
@@ -196,37 +207,11 @@ pub fn rescale(p: f32, threshold: f32) -> f32 {
     }
 }
 
-/// Whether a benign framing should damp the model score for `label`.
-fn damping_context(label: Label, contexts: &[Context]) -> Option<Context> {
-    let relevant: &[Context] = match label {
-        Label::ThreatViolence | Label::ThreatSexual => &[
-            Context::ReportedThreat,
-            Context::NewsReport,
-            Context::SportOrGaming,
-            Context::ElectoralMetaphor,
-            Context::Remembrance,
-            Context::Figurative,
-            Context::LawfulRecourse,
-            Context::Quotation,
-        ],
-        Label::Doxxing => &[
-            Context::PublicContact,
-            Context::ReportedThreat,
-            Context::NewsReport,
-            Context::Quotation,
-        ],
-        Label::Abuse => &[
-            Context::ReportedThreat,
-            Context::NewsReport,
-            Context::Quotation,
-        ],
-    };
-    relevant.iter().copied().find(|c| contexts.contains(c))
-}
-
 /// Combines a rule report with optional raw head probabilities and their
-/// thresholds. A rule hit sets a floor under the score; a benign framing
-/// halves the model score unless a confident rule fired.
+/// thresholds. A rule hit sets a floor under the score. Benign framings
+/// (reported speech, sport, electoral metaphor…) are not applied here by
+/// fixed factors: the heads read them as features and learned their weight;
+/// when the model flags a message despite one, a note says so.
 pub fn combine(report: RuleReport, head: Option<(Scores, [f32; 4])>) -> Analysis {
     let mut scores = Scores::default();
     let mut rule_scores = Scores::default();
@@ -246,35 +231,21 @@ pub fn combine(report: RuleReport, head: Option<(Scores, [f32; 4])>) -> Analysis
             let sexual_explains = label == Label::ThreatViolence
                 && r < rules::MEDIUM
                 && report.confidence(Label::ThreatSexual) >= rules::HIGH;
-            let no_threat_words = label == Label::ThreatViolence
-                && r < rules::MEDIUM
-                && !rules::context::has_threat_vocabulary(&report.text);
-            if no_threat_words {
-                if m >= OPERATING_THRESHOLD {
-                    notes.push(
-                        "threat_violence: model score damped, no threatening vocabulary in the message"
-                            .into(),
-                    );
-                }
-                m *= CONTEXT_DAMPING;
-            } else if sexual_explains {
+            if sexual_explains {
                 if m >= OPERATING_THRESHOLD {
                     notes.push(
                         "threat_violence: model score damped, the sexual-threat rule explains it"
                             .into(),
                     );
                 }
-                m *= CONTEXT_DAMPING;
-            } else if let Some(ctx) = damping_context(label, &report.contexts)
-                && r < rules::MEDIUM
-            {
-                if m >= OPERATING_THRESHOLD {
+                m *= SEXUAL_EXPLAINS_DAMPING;
+            } else if m >= OPERATING_THRESHOLD && r < OPERATING_THRESHOLD {
+                for ctx in &report.contexts {
                     notes.push(format!(
-                        "{label}: model score damped because {}",
+                        "{label}: flagged by the model although {}",
                         ctx.describe()
                     ));
                 }
-                m *= CONTEXT_DAMPING;
             }
             ms.set(label, m);
         }

@@ -1,8 +1,13 @@
-//! Tier 3: one logistic-regression head per label over sentence embeddings.
+//! Tier 3: small heads over the model's features and the rules' findings.
 //!
-//! Heads are deliberately tiny (384 weights + bias + threshold per label) so
-//! they can be committed as JSON, reviewed in a diff, and retrained in
-//! seconds when the training data changes.
+//! One shared hidden layer (ReLU) reads the standardised input — the
+//! embedder's pooled features followed by [`crate::rules::RuleReport::features`]
+//! — and one logistic output per label reads the hidden layer. A plain
+//! logistic regression on the sentence embedding (the first version) found
+//! about 0.62 of the threats in text written by an independent writer at a
+//! 10% false-alarm rate; the hidden layer, the richer pooling and the rule
+//! features are what moved that (figures in the crate README). The heads
+//! stay small enough to commit as JSON and retrain in under a minute.
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -13,10 +18,11 @@ use crate::label::{Label, Scores};
 /// The text of the committed `heads/heads.json`.
 pub const COMMITTED_HEADS_JSON: &str = include_str!("../heads/heads.json");
 
-/// One label's classifier.
+/// One label's output over the shared hidden layer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Head {
     pub label: Label,
+    /// One weight per hidden unit.
     pub weights: Vec<f32>,
     pub bias: f32,
     /// Probability at or above which the head alone flags the label. Chosen
@@ -25,12 +31,12 @@ pub struct Head {
 }
 
 impl Head {
-    /// Probability that `embedding` carries this head's label.
-    pub fn predict(&self, embedding: &[f32]) -> f32 {
+    /// Probability of this head's label given the hidden activations.
+    pub fn predict(&self, hidden: &[f32]) -> f32 {
         let z: f32 = self
             .weights
             .iter()
-            .zip(embedding)
+            .zip(hidden)
             .map(|(w, x)| w * x)
             .sum::<f32>()
             + self.bias;
@@ -53,8 +59,17 @@ pub(crate) fn sigmoid(z: f32) -> f32 {
 pub struct Heads {
     /// Name of the embedding model the heads were trained on.
     pub model: String,
-    /// Embedding dimension; checked against the model at load time.
+    /// Length of the embedder's feature vector; checked at load time.
     pub dim: usize,
+    /// Rule features appended to the model's (see
+    /// [`crate::rules::RULE_FEATURES`]).
+    pub rule_features: usize,
+    /// Standardisation of the `dim + rule_features` inputs: (x - mean) / scale.
+    pub mean: Vec<f32>,
+    pub scale: Vec<f32>,
+    /// Hidden layer: one row of `dim + rule_features` weights per unit.
+    pub hidden: Vec<Vec<f32>>,
+    pub hidden_bias: Vec<f32>,
     pub heads: Vec<Head>,
     /// Free-form notes on how the heads were trained.
     #[serde(default)]
@@ -98,15 +113,51 @@ impl Heads {
         })
     }
 
-    /// Every head must have `dim` weights and a threshold in (0, 1).
+    /// Every shape must agree, every number be finite and every threshold
+    /// lie in (0, 1).
     pub fn validate(&self) -> Result<(), DetectError> {
+        let inputs = self.dim + self.rule_features;
+        let bad = |what: String| Err(DetectError::InvalidHeads(what));
+        if self.mean.len() != inputs || self.scale.len() != inputs {
+            return bad(format!(
+                "standardisation has {} means and {} scales, expected {inputs}",
+                self.mean.len(),
+                self.scale.len()
+            ));
+        }
+        if self.hidden.len() != self.hidden_bias.len() {
+            return bad(format!(
+                "{} hidden units but {} hidden biases",
+                self.hidden.len(),
+                self.hidden_bias.len()
+            ));
+        }
+        if let Some((i, row)) = self
+            .hidden
+            .iter()
+            .enumerate()
+            .find(|(_, r)| r.len() != inputs)
+        {
+            return bad(format!(
+                "hidden unit {i} has {} weights, expected {inputs}",
+                row.len()
+            ));
+        }
+        let finite = |v: &[f32]| v.iter().all(|x| x.is_finite());
+        if !finite(&self.mean)
+            || !self.scale.iter().all(|x| x.is_finite() && *x > 0.0)
+            || !self.hidden.iter().all(|r| finite(r))
+            || !finite(&self.hidden_bias)
+        {
+            return bad("the hidden layer has non-finite numbers or a scale of zero".into());
+        }
         for h in &self.heads {
-            if h.weights.len() != self.dim {
+            if h.weights.len() != self.hidden.len() {
                 return Err(DetectError::InvalidHeads(format!(
                     "head {} has {} weights, expected {}",
                     h.label,
                     h.weights.len(),
-                    self.dim
+                    self.hidden.len()
                 )));
             }
             if !(h.threshold > 0.0 && h.threshold < 1.0) {
@@ -129,11 +180,27 @@ impl Heads {
         self.heads.iter().find(|h| h.label == label)
     }
 
+    /// The hidden layer's activations for one message.
+    pub fn hidden_activations(&self, features: &[f32], rule_features: &[f32]) -> Vec<f32> {
+        let x: Vec<f32> = features
+            .iter()
+            .chain(rule_features)
+            .zip(self.mean.iter().zip(&self.scale))
+            .map(|(v, (m, s))| (v - m) / s)
+            .collect();
+        self.hidden
+            .iter()
+            .zip(&self.hidden_bias)
+            .map(|(row, b)| (row.iter().zip(&x).map(|(w, v)| w * v).sum::<f32>() + b).max(0.0))
+            .collect()
+    }
+
     /// Raw head probabilities; labels without a head score 0.
-    pub fn predict(&self, embedding: &[f32]) -> Scores {
+    pub fn predict(&self, features: &[f32], rule_features: &[f32]) -> Scores {
+        let hidden = self.hidden_activations(features, rule_features);
         let mut s = Scores::default();
         for h in &self.heads {
-            s.set(h.label, h.predict(embedding));
+            s.set(h.label, h.predict(&hidden));
         }
         s
     }
@@ -155,7 +222,8 @@ mod tests {
     #[test]
     fn committed_heads_are_valid_and_complete() {
         let h = Heads::committed();
-        assert_eq!(h.dim, 384);
+        assert_eq!(h.dim, 384 * crate::model::POOLINGS.len());
+        assert_eq!(h.rule_features, crate::rules::RULE_FEATURES);
         for label in Label::ALL {
             assert!(h.head(label).is_some(), "no head for {label}");
         }

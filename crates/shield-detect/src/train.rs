@@ -1,10 +1,12 @@
-//! Training the heads: plain full-batch gradient descent on L2-regularised,
-//! class-weighted logistic regression.
+//! Training the heads: a one-hidden-layer network (see [`crate::heads`])
+//! fitted with candle's autograd and AdamW on mini-batches, with class
+//! weights per label and an L2 penalty.
 //!
-//! No ML framework is needed for a 384-weight linear model, and keeping the
-//! code here means anyone can read exactly how the committed heads were
-//! produced. Thresholds are chosen on out-of-fold predictions *after*
-//! combining with the rules, so they reflect how the detector really runs.
+//! Keeping the training here means anyone can read exactly how the
+//! committed heads were produced, and it is deterministic: the weights are
+//! initialised and the batches shuffled from fixed seeds. Thresholds are
+//! chosen on out-of-fold predictions *after* combining with the rules, so
+//! they reflect how the detector really runs.
 use std::io::BufRead;
 use std::path::Path;
 
@@ -73,10 +75,16 @@ pub use crate::corpus::{AbuseExtra, read_davidson_csv};
 /// Knobs for [`train`].
 #[derive(Debug, Clone)]
 pub struct TrainOptions {
+    /// Passes over the training rows.
     pub epochs: usize,
     pub learning_rate: f32,
-    /// L2 penalty on the weights (not the bias).
+    /// L2 penalty on the weights (not the biases), as 0.5·l2·‖W‖² per
+    /// mini-batch row.
     pub l2: f32,
+    /// Hidden units.
+    pub hidden: usize,
+    /// Rows per mini-batch.
+    pub batch: usize,
     /// Folds for choosing thresholds on out-of-fold predictions.
     pub folds: usize,
     /// F-beta used to choose each label's threshold; beta > 1 favours
@@ -92,121 +100,211 @@ pub struct TrainOptions {
 impl Default for TrainOptions {
     fn default() -> Self {
         TrainOptions {
-            epochs: 600,
-            learning_rate: 0.5,
-            l2: 1e-2,
+            epochs: 150,
+            learning_rate: 1e-3,
+            l2: 1.0,
+            hidden: 32,
+            batch: 200,
             folds: 5,
             beta: [2.0, 2.0, 2.0, 1.0],
-            max_hard_fa: 0.12,
+            max_hard_fa: 0.05,
             abuse_extra: Vec::new(),
         }
     }
 }
 
-/// A fitted linear model in the original feature space.
+/// One training row: its inputs, which labels it carries and which labels
+/// it may teach (a row from the abuse corpus says nothing about threats).
 #[derive(Debug, Clone)]
-pub struct Logistic {
-    pub weights: Vec<f32>,
-    pub bias: f32,
+pub struct Row {
+    pub inputs: Vec<f32>,
+    pub labels: [bool; 4],
+    pub teaches: [bool; 4],
 }
 
-impl Logistic {
-    pub fn predict(&self, x: &[f32]) -> f32 {
-        sigmoid(self.weights.iter().zip(x).map(|(w, v)| w * v).sum::<f32>() + self.bias)
+/// A fitted network in the original input space (standardisation kept
+/// separately, as the heads file stores it).
+#[derive(Debug, Clone)]
+pub struct Mlp {
+    pub mean: Vec<f32>,
+    pub scale: Vec<f32>,
+    /// (hidden, inputs)
+    pub w1: Vec<Vec<f32>>,
+    pub b1: Vec<f32>,
+    /// (4, hidden)
+    pub w2: Vec<Vec<f32>>,
+    pub b2: Vec<f32>,
+}
+
+impl Mlp {
+    /// Probabilities for the four labels, in [`Label::ALL`] order.
+    pub fn predict(&self, x: &[f32]) -> [f32; 4] {
+        let z: Vec<f32> = x
+            .iter()
+            .zip(self.mean.iter().zip(&self.scale))
+            .map(|(v, (m, s))| (v - m) / s)
+            .collect();
+        let h: Vec<f32> = self
+            .w1
+            .iter()
+            .zip(&self.b1)
+            .map(|(row, b)| (row.iter().zip(&z).map(|(w, v)| w * v).sum::<f32>() + b).max(0.0))
+            .collect();
+        let mut out = [0f32; 4];
+        for (k, o) in out.iter_mut().enumerate() {
+            *o = sigmoid(self.w2[k].iter().zip(&h).map(|(w, v)| w * v).sum::<f32>() + self.b2[k]);
+        }
+        out
     }
 }
 
-/// Fits class-weighted, L2-regularised logistic regression by full-batch
-/// gradient descent with momentum. Features are standardised internally
-/// (embedding dimensions have tiny, uneven scales) and the scaling is
-/// folded back into the returned weights.
-pub fn fit_logistic(xs: &[Vec<f32>], ys: &[bool], opts: &TrainOptions) -> Logistic {
-    let n = xs.len();
-    let d = xs.first().map_or(0, Vec::len);
-    if n == 0 || d == 0 {
-        return Logistic {
-            weights: vec![0.0; d],
-            bias: 0.0,
-        };
+/// A small deterministic generator (SplitMix64) for initial weights and
+/// batch order, so retraining gives the same heads.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
     }
+    /// Uniform in [-1, 1).
+    fn unit(&mut self) -> f32 {
+        (self.next() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+    }
+}
+
+/// Fits the network on `rows` (all with the same number of inputs).
+/// Inputs are standardised; weights start Glorot-uniform; each label's loss
+/// is class-balanced over the rows it `teaches`.
+pub fn fit_mlp(rows: &[Row], opts: &TrainOptions) -> Result<Mlp, DetectError> {
+    fit(rows, opts).map_err(|e| DetectError::Training(format!("fitting the heads: {e}")))
+}
+
+fn fit(rows: &[Row], opts: &TrainOptions) -> candle_core::Result<Mlp> {
+    use candle_core::{Device, Tensor, Var};
+    use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+    let dev = Device::Cpu;
+    let n = rows.len();
+    let d = rows.first().map_or(0, |r| r.inputs.len());
+    let h = opts.hidden.max(1);
     let mut mean = vec![0f32; d];
-    let mut sd = vec![0f32; d];
-    for x in xs {
-        for j in 0..d {
-            mean[j] += x[j] / n as f32;
+    let mut scale = vec![0f32; d];
+    for r in rows {
+        for (m, v) in mean.iter_mut().zip(&r.inputs) {
+            *m += v / n.max(1) as f32;
         }
     }
-    for x in xs {
+    for r in rows {
         for j in 0..d {
-            sd[j] += (x[j] - mean[j]).powi(2) / n as f32;
+            scale[j] += (r.inputs[j] - mean[j]).powi(2) / n.max(1) as f32;
         }
     }
-    for s in &mut sd {
+    for s in &mut scale {
         *s = s.sqrt().max(1e-6);
     }
-    let z: Vec<Vec<f32>> = xs
-        .iter()
-        .map(|x| (0..d).map(|j| (x[j] - mean[j]) / sd[j]).collect())
-        .collect();
-
-    let pos = ys.iter().filter(|y| **y).count().max(1) as f32;
-    let neg = (n as f32 - pos).max(1.0);
-    // Balance the classes so rare labels are not drowned out.
-    let (wp, wn) = (n as f32 / (2.0 * pos), n as f32 / (2.0 * neg));
-
-    let (w, b) = gradient_descent(&z, ys, (wp, wn), opts)
-        .expect("logistic regression on in-memory CPU tensors of matching shapes");
-    // Fold standardisation back in: w·(x-m)/s + b = (w/s)·x + (b - Σ w m / s).
-    let weights: Vec<f32> = (0..d).map(|j| w[j] / sd[j]).collect();
-    let bias = b - (0..d).map(|j| w[j] * mean[j] / sd[j]).sum::<f32>();
-    Logistic { weights, bias }
-}
-
-/// Full-batch gradient descent with momentum on standardised features `z`,
-/// with class weights `(positive, negative)`. The two products per epoch
-/// (`Z·w` and `Zᵀ·err`) are candle matmuls, so training is fast even in an
-/// unoptimised build (the dependencies are optimised; this crate may not be).
-fn gradient_descent(
-    z: &[Vec<f32>],
-    ys: &[bool],
-    (wp, wn): (f32, f32),
-    opts: &TrainOptions,
-) -> candle_core::Result<(Vec<f32>, f32)> {
-    use candle_core::{Device, Tensor};
-    let dev = Device::Cpu;
-    let (n, d) = (z.len(), z[0].len());
-    let zm = Tensor::from_vec(z.concat(), (n, d), &dev)?;
-    let zt = zm.t()?.contiguous()?;
-    let target = Tensor::from_vec(
-        ys.iter()
-            .map(|&y| if y { 1f32 } else { 0.0 })
-            .collect::<Vec<_>>(),
-        (n, 1),
-        &dev,
-    )?;
-    let class_weight = Tensor::from_vec(
-        ys.iter()
-            .map(|&y| if y { wp } else { wn })
-            .collect::<Vec<_>>(),
-        (n, 1),
-        &dev,
-    )?;
-    let mut w = Tensor::zeros((d, 1), candle_core::DType::F32, &dev)?;
-    let mut vw = w.zeros_like()?;
-    let (mut b, mut vb) = (0f32, 0f32);
-    let lr = f64::from(opts.learning_rate);
-    for _ in 0..opts.epochs {
-        let logits = (zm.matmul(&w)? + f64::from(b))?;
-        let p = candle_nn::ops::sigmoid(&logits)?;
-        let err = ((p - &target)? * &class_weight)?;
-        let grad = ((zt.matmul(&err)? / n as f64)? + (&w * f64::from(opts.l2))?)?;
-        vw = ((vw * 0.9)? + grad)?;
-        w = (w - (&vw * lr)?)?;
-        let gb = err.sum_all()?.to_scalar::<f32>()?;
-        vb = 0.9 * vb + gb / n as f32;
-        b -= opts.learning_rate * vb;
+    if n == 0 || d == 0 {
+        return Ok(Mlp {
+            mean,
+            scale,
+            w1: vec![vec![0.0; d]; h],
+            b1: vec![0.0; h],
+            w2: vec![vec![0.0; h]; 4],
+            b2: vec![0.0; 4],
+        });
     }
-    Ok((w.flatten_all()?.to_vec1::<f32>()?, b))
+    let mut x = Vec::with_capacity(n * d);
+    for r in rows {
+        x.extend(
+            r.inputs
+                .iter()
+                .zip(mean.iter().zip(&scale))
+                .map(|(v, (m, s))| (v - m) / s),
+        );
+    }
+    // Class weights per label over the rows that teach it, so a rare label
+    // is not drowned out: positives and negatives each carry half the loss.
+    let mut weights = vec![0f32; n * 4];
+    let mut targets = vec![0f32; n * 4];
+    for k in 0..4 {
+        let taught = rows.iter().filter(|r| r.teaches[k]).count().max(1) as f32;
+        let pos = rows
+            .iter()
+            .filter(|r| r.teaches[k] && r.labels[k])
+            .count()
+            .max(1) as f32;
+        let neg = (taught - pos).max(1.0);
+        for (i, r) in rows.iter().enumerate() {
+            if r.teaches[k] {
+                weights[i * 4 + k] = if r.labels[k] {
+                    taught / (2.0 * pos)
+                } else {
+                    taught / (2.0 * neg)
+                };
+            }
+            targets[i * 4 + k] = if r.labels[k] { 1.0 } else { 0.0 };
+        }
+    }
+    let x = Tensor::from_vec(x, (n, d), &dev)?;
+    let targets = Tensor::from_vec(targets, (n, 4), &dev)?;
+    let weights = Tensor::from_vec(weights, (n, 4), &dev)?;
+
+    let mut rng = SplitMix(0x005e_ed0f_5a1e);
+    let mut glorot = |rows_: usize, cols: usize| -> Vec<f32> {
+        let bound = (6.0 / (rows_ + cols) as f32).sqrt();
+        (0..rows_ * cols).map(|_| rng.unit() * bound).collect()
+    };
+    let w1 = Var::from_tensor(&Tensor::from_vec(glorot(h, d), (h, d), &dev)?)?;
+    let w2 = Var::from_tensor(&Tensor::from_vec(glorot(4, h), (4, h), &dev)?)?;
+    let b1 = Var::from_tensor(&Tensor::zeros(h, candle_core::DType::F32, &dev)?)?;
+    let b2 = Var::from_tensor(&Tensor::zeros(4, candle_core::DType::F32, &dev)?)?;
+    let mut opt = AdamW::new(
+        vec![w1.clone(), b1.clone(), w2.clone(), b2.clone()],
+        ParamsAdamW {
+            lr: f64::from(opts.learning_rate),
+            weight_decay: 0.0,
+            ..ParamsAdamW::default()
+        },
+    )?;
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    let mut shuffle = SplitMix(0x0ba7_c4e5);
+    for _ in 0..opts.epochs {
+        for i in (1..n).rev() {
+            let j = (shuffle.next() % (i as u64 + 1)) as usize;
+            order.swap(i, j);
+        }
+        for chunk in order.chunks(opts.batch.max(1)) {
+            let idx = Tensor::from_slice(chunk, chunk.len(), &dev)?;
+            let xb = x.index_select(&idx, 0)?;
+            let yb = targets.index_select(&idx, 0)?;
+            let wb = weights.index_select(&idx, 0)?;
+            let hidden = xb
+                .matmul(&w1.as_tensor().t()?)?
+                .broadcast_add(b1.as_tensor())?
+                .relu()?;
+            let z = hidden
+                .matmul(&w2.as_tensor().t()?)?
+                .broadcast_add(b2.as_tensor())?;
+            // Binary cross-entropy from logits, in the overflow-safe form
+            // max(z, 0) − z·y + log(1 + e^−|z|).
+            let bce = ((z.relu()? - (&z * &yb)?)? + (z.abs()?.neg()?.exp()? + 1.0)?.log()?)?;
+            let data = ((bce * &wb)?.sum_all()? / chunk.len() as f64)?;
+            let penalty = ((w1.as_tensor().sqr()?.sum_all()?
+                + w2.as_tensor().sqr()?.sum_all()?)?
+                * (0.5 * f64::from(opts.l2) / chunk.len() as f64))?;
+            opt.backward_step(&(data + penalty)?)?;
+        }
+    }
+    Ok(Mlp {
+        mean,
+        scale,
+        w1: w1.as_tensor().to_vec2()?,
+        b1: b1.as_tensor().to_vec1()?,
+        w2: w2.as_tensor().to_vec2()?,
+        b2: b2.as_tensor().to_vec1()?,
+    })
 }
 
 /// Assigns examples to folds through a fixed pseudo-random permutation, so
@@ -240,109 +338,132 @@ fn f_beta(tp: usize, fp: usize, fn_: usize, beta: f32) -> f32 {
     }
 }
 
-/// Trains all four heads from embeddings already computed.
+/// Trains the heads from model features already computed.
 ///
-/// `reports` are the rule reports for `examples` (same order); thresholds
-/// are picked so that the *combined* detector maximises F-beta on
-/// out-of-fold predictions.
-pub fn train_on_embeddings(
+/// `features` and `reports` belong to `examples` (same order); `abuse_extra`
+/// rows (features, rule report, abusive?) teach the abuse head only.
+/// Thresholds are picked so that the *combined* detector maximises F-beta
+/// on out-of-fold predictions within the hard-negative budget.
+pub fn train_on_features(
     examples: &[Example],
-    embeddings: &[Vec<f32>],
+    features: &[Vec<f32>],
     reports: &[rules::RuleReport],
-    abuse_extra_embeddings: &[(Vec<f32>, bool)],
+    abuse_extra: &[(Vec<f32>, rules::RuleReport, bool)],
     opts: &TrainOptions,
     model_name: &str,
 ) -> Result<Heads, DetectError> {
-    if examples.len() != embeddings.len() || examples.len() != reports.len() {
+    if examples.len() != features.len() || examples.len() != reports.len() {
         return Err(DetectError::Training(
-            "examples, embeddings and reports differ in length".into(),
+            "examples, features and reports differ in length".into(),
         ));
     }
-    let dim = embeddings.first().map_or(0, Vec::len);
+    let dim = features.first().map_or(0, Vec::len);
     if dim == 0 {
         return Err(DetectError::Training("no training examples".into()));
     }
     let n = examples.len();
     let folds = opts.folds.max(2).min(n);
     let fold_of = fold_assignment(n, folds);
+    let input = |f: &[f32], r: &rules::RuleReport| -> Vec<f32> {
+        let mut v = f.to_vec();
+        v.extend(r.features());
+        v
+    };
+    let curated: Vec<Row> = examples
+        .iter()
+        .zip(features.iter().zip(reports))
+        .map(|(e, (f, r))| {
+            let labels = Label::ALL.map(|l| e.has(l));
+            // Sexual threats are left out of the violence head's training
+            // rather than used as its negatives: they share most of the
+            // language of violent threats, and as negatives they taught the
+            // head to doubt real violent threats. (The combiner keeps a
+            // sexual threat from also being reported as violence.)
+            let mut teaches = [true; 4];
+            teaches[Label::ThreatViolence.index()] =
+                e.has(Label::ThreatViolence) || !e.has(Label::ThreatSexual);
+            Row {
+                inputs: input(f, r),
+                labels,
+                teaches,
+            }
+        })
+        .collect();
+    // Corpus rows teach the abuse head only: used as negatives for the
+    // other heads they swamped the class balance and pulled the threat
+    // thresholds down (measured; see README).
+    let extra: Vec<Row> = abuse_extra
+        .iter()
+        .map(|(f, r, abusive)| {
+            let mut labels = [false; 4];
+            labels[Label::Abuse.index()] = *abusive;
+            let mut teaches = [false; 4];
+            teaches[Label::Abuse.index()] = true;
+            Row {
+                inputs: input(f, r),
+                labels,
+                teaches,
+            }
+        })
+        .collect();
 
+    // Out-of-fold probabilities for every curated example (a fold's model
+    // never sees the fold).
+    let mut oof = vec![[0f32; 4]; n];
+    for f in 0..folds {
+        let train_rows: Vec<Row> = curated
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| fold_of[*i] != f)
+            .map(|(_, r)| r.clone())
+            .chain(extra.iter().cloned())
+            .collect();
+        let m = fit_mlp(&train_rows, opts)?;
+        for i in (0..n).filter(|&i| fold_of[i] == f) {
+            oof[i] = m.predict(&curated[i].inputs);
+        }
+    }
+    let all_rows: Vec<Row> = curated.iter().chain(&extra).cloned().collect();
+    let m = fit_mlp(&all_rows, opts)?;
     let mut heads = Vec::new();
     for label in Label::ALL {
-        // Sexual threats are left out of the violence head's training
-        // rather than used as its negatives: they share most of the
-        // language of violent threats, and as negatives they taught the
-        // head to doubt real violent threats. (The combiner keeps a sexual
-        // threat from also being reported as violence.)
-        let skip = |e: &Example| {
-            label == Label::ThreatViolence && e.has(Label::ThreatSexual) && !e.has(label)
-        };
-        let (mut xs_all, mut ys_all) = (Vec::new(), Vec::new());
-        // Index of the curated example behind each training row (None for
-        // extra corpus rows), so folds are assigned by example.
-        let mut origin: Vec<Option<usize>> = Vec::new();
-        for (i, (e, x)) in examples.iter().zip(embeddings).enumerate() {
-            if !skip(e) {
-                xs_all.push(x.clone());
-                ys_all.push(e.has(label));
-                origin.push(Some(i));
-            }
-        }
-        // Extra corpus rows train the abuse head only: used as negatives
-        // for the other heads they swamped the class balance and pulled the
-        // threat thresholds down (measured; see README).
-        if label == Label::Abuse {
-            for (x, abusive) in abuse_extra_embeddings {
-                xs_all.push(x.clone());
-                ys_all.push(*abusive);
-                origin.push(None);
-            }
-        }
-        // Out-of-fold probabilities for every curated example (a fold's
-        // model never sees the fold).
-        let mut oof = vec![0f32; n];
-        for f in 0..folds {
-            let (mut tx, mut ty) = (Vec::new(), Vec::new());
-            for i in 0..xs_all.len() {
-                if origin[i].is_none_or(|o| fold_of[o] != f) {
-                    tx.push(xs_all[i].clone());
-                    ty.push(ys_all[i]);
-                }
-            }
-            let m = fit_logistic(&tx, &ty, opts);
-            for i in (0..n).filter(|&i| fold_of[i] == f) {
-                oof[i] = m.predict(&embeddings[i]);
-            }
-        }
+        let column: Vec<f32> = oof.iter().map(|p| p[label.index()]).collect();
         let threshold = pick_threshold(
             label,
-            &oof,
+            &column,
             examples,
             reports,
             opts.beta[label.index()],
             opts.max_hard_fa,
         );
-        let m = fit_logistic(&xs_all, &ys_all, opts);
         heads.push(Head {
             label,
-            weights: m.weights,
-            bias: m.bias,
+            weights: m.w2[label.index()].clone(),
+            bias: m.b2[label.index()],
             threshold,
         });
     }
     let heads = Heads {
         model: model_name.to_string(),
         dim,
+        rule_features: rules::RULE_FEATURES,
+        mean: m.mean,
+        scale: m.scale,
+        hidden: m.w1,
+        hidden_bias: m.b1,
         heads,
         notes: format!(
-            "logistic regression, {} epochs, lr {}, l2 {}, thresholds by {}-fold out-of-fold F-beta {:?} after rule combination with at most {} of hard negatives flagged; {} curated examples, {} extra abuse examples",
-            opts.epochs,
+            "one hidden layer of {} ReLU units, AdamW lr {} for {} epochs in batches of {}, l2 {}; thresholds by {}-fold out-of-fold F-beta {:?} after rule combination with at most {} of hard negatives flagged; {} curated examples, {} extra abuse examples",
+            opts.hidden,
             opts.learning_rate,
+            opts.epochs,
+            opts.batch,
             opts.l2,
             folds,
             opts.beta,
             opts.max_hard_fa,
             n,
-            abuse_extra_embeddings.len()
+            abuse_extra.len()
         ),
     };
     heads.validate()?;
@@ -415,17 +536,18 @@ pub fn train(
     opts: &TrainOptions,
 ) -> Result<Heads, DetectError> {
     let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
-    let embeddings = embedder.embed_batch(&texts)?;
+    let features = embedder.features_batch(&texts)?;
     let reports: Vec<_> = texts.iter().map(|t| rules::check(t)).collect();
     let extra_texts: Vec<&str> = opts.abuse_extra.iter().map(|(t, _)| t.as_str()).collect();
-    let extra: Vec<(Vec<f32>, bool)> = embedder
-        .embed_batch(&extra_texts)?
+    let extra: Vec<(Vec<f32>, rules::RuleReport, bool)> = embedder
+        .features_batch(&extra_texts)?
         .into_iter()
-        .zip(opts.abuse_extra.iter().map(|(_, y)| *y))
+        .zip(&opts.abuse_extra)
+        .map(|(f, (t, y))| (f, rules::check(t), *y))
         .collect();
-    train_on_embeddings(
+    train_on_features(
         examples,
-        &embeddings,
+        &features,
         &reports,
         &extra,
         opts,

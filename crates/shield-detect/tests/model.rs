@@ -51,6 +51,27 @@ fn batching_and_padding_do_not_change_embeddings() {
     );
 }
 
+/// The heads' features (several poolings, some layers deep) have the
+/// advertised length and, like the embedding, ignore padding: the max
+/// pooling in particular must never pick a padded position.
+#[test]
+fn features_have_every_pooling_and_ignore_padding() {
+    let dir = tempfile::tempdir().unwrap();
+    common::write_tiny_model(dir.path());
+    let e = Embedder::load(dir.path()).unwrap();
+    assert_eq!(
+        e.feature_dim(),
+        common::HIDDEN * shield_detect::model::POOLINGS.len()
+    );
+    let long = "we know where you live , the mp for the council will vote for the bill on thursday";
+    let alone = e.features_batch(&["hello world"]).unwrap();
+    let mixed = e.features_batch(&[long, "hello world", "i"]).unwrap();
+    assert_eq!(alone[0].len(), e.feature_dim());
+    for (a, b) in alone[0].iter().zip(&mixed[1]) {
+        assert!((a - b).abs() < 1e-4, "padding leaked into the features");
+    }
+}
+
 /// The fast encoder must match candle-transformers' BertModel with mean
 /// pooling and L2 normalisation, i.e. what sentence-transformers computes.
 #[test]
@@ -132,9 +153,13 @@ fn heads_of_wrong_size_are_rejected() {
     let dir = tempfile::tempdir().unwrap();
     common::write_tiny_model(dir.path());
     let mut heads = common::tiny_heads();
+    // Consistent in itself (so it loads) but for a 7-number feature vector.
     heads.dim = 7;
-    for h in &mut heads.heads {
-        h.weights.truncate(7);
+    let inputs = 7 + shield_detect::rules::RULE_FEATURES;
+    heads.mean.truncate(inputs);
+    heads.scale.truncate(inputs);
+    for row in &mut heads.hidden {
+        row.truncate(inputs);
     }
     let hp = dir.path().join("heads.json");
     heads.save(&hp).unwrap();

@@ -12,33 +12,34 @@ fn lcg(seed: &mut u64) -> f32 {
     ((*seed >> 33) as f32 / (1u64 << 31) as f32) - 0.5
 }
 
+/// Exclusive-or of two inputs: no single linear boundary separates it, so
+/// the heads' hidden layer has to do the work.
 #[test]
-fn logistic_regression_separates_separable_data() {
+fn hidden_layer_learns_exclusive_or() {
     let mut seed = 42;
-    let (mut xs, mut ys) = (Vec::new(), Vec::new());
-    for i in 0..200 {
-        let y = i % 2 == 0;
-        let mut x: Vec<f32> = (0..8).map(|_| lcg(&mut seed) * 0.2).collect();
-        x[3] += if y { 1.0 } else { -1.0 };
-        xs.push(x);
-        ys.push(y);
+    let mut rows = Vec::new();
+    for i in 0..400 {
+        let (a, b) = (i % 2 == 0, (i / 2) % 2 == 0);
+        let mut inputs: Vec<f32> = (0..6).map(|_| lcg(&mut seed) * 0.2).collect();
+        inputs[1] += if a { 1.0 } else { -1.0 };
+        inputs[4] += if b { 1.0 } else { -1.0 };
+        let mut labels = [false; 4];
+        labels[0] = a != b;
+        rows.push(train::Row {
+            inputs,
+            labels,
+            teaches: [true, false, false, false],
+        });
     }
-    let m = train::fit_logistic(&xs, &ys, &TrainOptions::default());
-    let correct = xs
+    let m = train::fit_mlp(&rows, &TrainOptions::default()).unwrap();
+    let correct = rows
         .iter()
-        .zip(&ys)
-        .filter(|(x, y)| (m.predict(x) >= 0.5) == **y)
+        .filter(|r| (m.predict(&r.inputs)[0] >= 0.5) == r.labels[0])
         .count();
-    assert_eq!(correct, xs.len(), "all points classified");
-    assert!(
-        m.weights[3].abs()
-            > m.weights
-                .iter()
-                .enumerate()
-                .filter(|(j, _)| *j != 3)
-                .map(|(_, w)| w.abs())
-                .fold(0.0, f32::max)
-    );
+    assert!(correct >= 396, "{correct} of 400 classified");
+    // Retraining is deterministic.
+    let again = train::fit_mlp(&rows, &TrainOptions::default()).unwrap();
+    assert_eq!(m.w1, again.w1);
 }
 
 /// A fake embedder: one dimension per keyword, so labels are linearly
@@ -97,10 +98,7 @@ fn heads_train_save_load_and_evaluate() {
     heads.save(&p).unwrap();
     let loaded = Heads::load(&p).unwrap();
     assert_eq!(loaded.dim, heads.dim);
-    assert!(
-        std::fs::metadata(&p).unwrap().len() < 10_000,
-        "heads file stays small"
-    );
+    assert_eq!(loaded, heads, "heads survive a save and load");
 
     let d = Detector::with_embedder(Box::new(KeywordEmbedder), loaded).unwrap();
     let report = eval::evaluate(&d, &data);
@@ -115,7 +113,7 @@ fn heads_train_save_load_and_evaluate() {
 }
 
 #[test]
-fn rule_floor_and_context_damping_are_explained() {
+fn rule_floor_and_model_flags_are_explained() {
     use shield_detect::{Scores, Tier, combine};
     // Rule hit, model unsure: the rule confidence is the floor.
     let mut raw = Scores {
@@ -127,18 +125,31 @@ fn rule_floor_and_context_damping_are_explained() {
     assert_eq!(a.tier, Tier::Rules);
     assert!(a.scores.threat_violence >= 0.9);
 
-    // Model fires, but the words are sport talk: damped below threshold.
+    // The model fires on sport talk (the heads read the context as a
+    // feature, so a real head rarely would): the flag stands, and a note
+    // says which benign framing the rules saw.
     raw.threat_violence = 0.6;
     let a = combine(
         rules::check("We'll kill them in the second half"),
         Some((raw, [0.5; 4])),
     );
-    assert!(a.labels.is_empty(), "{:?}", a);
-    assert!(a.notes.iter().any(|n| n.contains("sport")), "{:?}", a.notes);
+    assert_eq!(a.tier, Tier::Model);
+    assert!(
+        a.notes
+            .iter()
+            .any(|n| n.contains("flagged by the model although") && n.contains("sport")),
+        "{:?}",
+        a.notes
+    );
 
     // Model alone fires on a plain message.
     let a = combine(rules::check("Nice family you have"), Some((raw, [0.5; 4])));
     assert_eq!(a.tier, Tier::Model);
+
+    // A confident sexual-threat rule explains the violence head's reaction.
+    let a = combine(rules::check("I will rape you"), Some((raw, [0.5; 4])));
+    assert!(a.labels.contains(&Label::ThreatSexual));
+    assert!(!a.labels.contains(&Label::ThreatViolence), "{:?}", a.labels);
 }
 
 #[test]

@@ -204,7 +204,8 @@ pub fn run(args: DetectArgs) -> anyhow::Result<()> {
                 None => train::read_examples(EVAL_JSONL.as_bytes())?,
             };
             let d = detector(&args)?;
-            let report = bench(&examples, &d, repeat, single)?;
+            let baseline_dir = (d.model_status() == ModelStatus::Loaded).then(|| model_dir(&args));
+            let report = bench(&examples, &d, repeat, single, baseline_dir.as_deref())?;
             if json {
                 println!("{}", serde_json::to_string(&report)?);
             } else {
@@ -275,11 +276,16 @@ struct BenchReport {
     threats: usize,
     /// Of those, hard negatives (no label, kind starting `hard_`).
     hard_negatives: usize,
+    /// Mean length of the labelled messages in characters (throughput depends on it).
+    mean_chars: f64,
     /// `loaded`, or why the model is unavailable.
     model: String,
     rules_only: TierFigures,
     /// Absent when the model is unavailable.
     rules_and_model: Option<TierFigures>,
+    /// Sentence embeddings alone through plain candle-transformers `BertModel` (six layers,
+    /// batches of 32 padded to the longest), on the same messages; absent without the model.
+    candle_baseline_messages_per_s: Option<f64>,
     /// The same messages through alt-profanity-check, or why it did not run.
     alt_profanity_check: ProfanityCheck,
 }
@@ -343,6 +349,7 @@ fn bench(
     d: &Detector,
     repeat: usize,
     single: usize,
+    baseline_dir: Option<&Path>,
 ) -> anyhow::Result<BenchReport> {
     if examples.is_empty() {
         bail!("no messages to benchmark");
@@ -366,6 +373,17 @@ fn bench(
         }
         ModelStatus::Unavailable(why) => (format!("unavailable: {why}"), None),
     };
+    // The plain candle-transformers path (all six layers, batches of 32 padded to the longest)
+    // on the same texts, so the speed-up is a ratio measured in one run.
+    let candle_baseline_messages_per_s = match baseline_dir {
+        Some(dir) => {
+            let t = Instant::now();
+            shield_detect::reference::embed_baseline(dir, &texts, 32, true)
+                .context("the plain candle baseline")?;
+            Some(texts.len() as f64 / t.elapsed().as_secs_f64())
+        }
+        None => None,
+    };
     let alt_profanity_check = match profanity_check(examples, repeat.max(1), single, texts.len()) {
         Ok(figures) => ProfanityCheck::Ran(Box::new(figures)),
         Err(why) => {
@@ -379,9 +397,15 @@ fn bench(
         labelled: examples.len(),
         threats: examples.iter().filter(|e| is_threat(e)).count(),
         hard_negatives: examples.iter().filter(|e| e.is_hard_negative()).count(),
+        mean_chars: examples
+            .iter()
+            .map(|e| e.text.chars().count())
+            .sum::<usize>() as f64
+            / examples.len() as f64,
         model,
         rules_only,
         rules_and_model,
+        candle_baseline_messages_per_s,
         alt_profanity_check,
     })
 }
@@ -541,8 +565,8 @@ fn profanity_check(
 
 fn print_bench(r: &BenchReport) {
     println!(
-        "{} messages batched, {} one at a time; model {}",
-        r.messages, r.single_messages, r.model
+        "{} messages batched ({:.0} characters on average), {} one at a time; model {}",
+        r.messages, r.mean_chars, r.single_messages, r.model
     );
     println!(
         "quality on the {} labelled messages: {} threats, {} hard negatives \
@@ -575,6 +599,18 @@ fn print_bench(r: &BenchReport) {
                 f.hard_negative_flag_rate,
             );
         }
+    }
+    if let Some(b) = r.candle_baseline_messages_per_s {
+        let ratio = r.rules_and_model.as_ref().map_or(String::new(), |f| {
+            format!(
+                "   (rules + model is {:.2}x this)",
+                f.batched_messages_per_s / b
+            )
+        });
+        println!(
+            "{:<20} batched {b:>8.0} msg/s{ratio}",
+            "plain candle baseline"
+        );
     }
     match &r.alt_profanity_check {
         ProfanityCheck::Ran(f) => row(

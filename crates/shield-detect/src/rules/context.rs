@@ -37,6 +37,19 @@ pub enum Context {
 }
 
 impl Context {
+    /// Every context, in a fixed order (the heads' rule features use it).
+    pub const ALL: [Context; 9] = [
+        Context::ReportedThreat,
+        Context::NewsReport,
+        Context::SportOrGaming,
+        Context::ElectoralMetaphor,
+        Context::PublicContact,
+        Context::Remembrance,
+        Context::Figurative,
+        Context::LawfulRecourse,
+        Context::Quotation,
+    ];
+
     pub fn describe(self) -> &'static str {
         match self {
             Context::ReportedThreat => {

@@ -77,7 +77,30 @@ impl RuleReport {
     pub fn has_context(&self, c: Context) -> bool {
         self.contexts.contains(&c)
     }
+
+    /// The rule tier's findings as numbers the heads read beside the
+    /// embedding ([`RULE_FEATURES`] of them): each label's rule confidence,
+    /// one 0/1 per benign context, and whether any threat vocabulary occurs.
+    /// The heads learn how much a context should count against the model,
+    /// which fixed damping factors got wrong on text written by others.
+    pub fn features(&self) -> Vec<f32> {
+        let mut f: Vec<f32> = Label::ALL.iter().map(|l| self.confidence(*l)).collect();
+        f.extend(
+            Context::ALL
+                .iter()
+                .map(|c| if self.has_context(*c) { 1.0 } else { 0.0 }),
+        );
+        f.push(if context::has_threat_vocabulary(&self.text) {
+            1.0
+        } else {
+            0.0
+        });
+        f
+    }
 }
+
+/// How many numbers [`RuleReport::features`] returns.
+pub const RULE_FEATURES: usize = 4 + Context::ALL.len() + 1;
 
 /// A candidate hit in byte offsets, before context checks.
 #[derive(Debug, Clone)]

@@ -112,19 +112,33 @@ pub fn write_tiny_model(dir: &Path) {
     candle_core::safetensors::save(&t, dir.join("model.safetensors")).unwrap();
 }
 
+/// Hidden units of [`tiny_heads`].
+pub const TINY_UNITS: usize = 8;
+
 /// Heads of the right size for the tiny model, with arbitrary weights.
 pub fn tiny_heads() -> shield_detect::heads::Heads {
     use shield_detect::Label;
     use shield_detect::heads::{Head, Heads};
+    let dim = HIDDEN * shield_detect::model::POOLINGS.len();
+    let inputs = dim + shield_detect::rules::RULE_FEATURES;
     Heads {
         model: "tiny-test".into(),
-        dim: HIDDEN,
+        dim,
+        rule_features: shield_detect::rules::RULE_FEATURES,
+        mean: vec![0.0; inputs],
+        scale: vec![1.0; inputs],
+        hidden: (0..TINY_UNITS)
+            .map(|u| (0..inputs).map(|j| ((j + u) % 5) as f32 - 2.0).collect())
+            .collect(),
+        hidden_bias: vec![0.5; TINY_UNITS],
         heads: Label::ALL
             .iter()
             .enumerate()
             .map(|(k, &label)| Head {
                 label,
-                weights: (0..HIDDEN).map(|j| ((j + k) % 5) as f32 - 2.0).collect(),
+                weights: (0..TINY_UNITS)
+                    .map(|j| ((j + k) % 3) as f32 - 0.5)
+                    .collect(),
                 bias: -1.0,
                 threshold: 0.5,
             })
