@@ -39,8 +39,8 @@ fn committed_heads_meet_targets_on_eval_split() {
     let report = eval::evaluate(&d, &data);
     eprintln!("{} in {:.1?}", report.to_text(), t.elapsed());
     // Regression guards just under the level measured when the heads were
-    // committed (threat recall 0.831 with 4.2% of hard negatives flagged;
-    // doxxing recall 0.939 with 3.8%). The project's targets are 0.95 and 5%
+    // committed (threat recall 0.826 with 4.2% of hard negatives flagged;
+    // doxxing recall 0.957 with 4.5%). The project's targets are 0.95 and 5%
     // on text written by others; see the crate README for where they stand.
     assert!(
         report.threat_recall >= 0.80,

@@ -5,12 +5,11 @@
 mod common;
 
 use axum::http::StatusCode;
+use common::accounts::{csrf_of, signed_in};
 use common::ics::{Event, parse_ics};
 use common::{Client, enrol_with_password, state};
 use serde_json::json;
-use shield_domain::audit::{AuditAction, AuditEvent, AuditOutcome};
-use shield_domain::{ForceCode, Role, UserId};
-use shield_store::accounts::{Enrolment, NewInvitation, NewUser};
+use shield_domain::{ForceCode, Role};
 use shield_testkit::{TestDb, both_backends};
 use shield_web::AppState;
 
@@ -23,79 +22,6 @@ const TV: &str = "E23000029";
 const ESSEX: &str = "E23000028";
 /// A venue with every character iCalendar text must escape.
 const VENUE: &str = "Ashcombe Library, Room 2; side door \\ rear";
-
-fn audit(state: &AppState, action: &str) -> AuditEvent {
-    let at = chrono::DateTime::from_timestamp_millis(state.clock.now_ms()).unwrap();
-    AuditEvent::new(
-        AuditAction::parse(action).unwrap(),
-        AuditOutcome::Success,
-        at,
-    )
-}
-
-/// An active account of `role`, signed in with a fresh session.
-async fn signed_in(state: &AppState, role: Role, email: &str, forces: Vec<ForceCode>) -> Client {
-    let now = state.clock.now_ms();
-    let user = NewUser {
-        role,
-        display_name: "Test Person".into(),
-        email: email.into(),
-        candidate_id: None,
-        forces,
-    };
-    let (user_id, invitation_id) = state
-        .store
-        .invite(
-            &user,
-            &NewInvitation {
-                token_hash: shield_web::auth::token::hash(email),
-                expires_at_ms: now + 60_000,
-                created_by: None,
-            },
-            now,
-            &audit(state, "invitation_created"),
-            None,
-        )
-        .await
-        .unwrap();
-    let enrol = Enrolment {
-        invitation_id,
-        user_id,
-        password_phc: None,
-        sealed_totp_secret: None,
-        totp_step: 0,
-        recovery_code_hashes: Vec::new(),
-    };
-    state
-        .store
-        .complete_enrolment(&enrol, now, &audit(state, "enrolment_completed"))
-        .await
-        .unwrap();
-    session_for(state, user_id).await
-}
-
-async fn session_for(state: &AppState, user: UserId) -> Client {
-    let now = state.clock.now_ms();
-    let token = shield_web::auth::token::new_token();
-    let (mut record, _) = shield_web::auth::session::new_session(now, Some(user), None, Some(now));
-    record.token_hash = shield_web::auth::token::hash(&token).to_vec();
-    state.store.create_session(&record).await.unwrap();
-    let mut client = Client::new(state.clone());
-    client.cookie = Some(token);
-    client
-}
-
-async fn csrf_of(client: &Client) -> String {
-    let hash = shield_web::auth::token::hash(client.cookie.as_ref().unwrap());
-    client
-        .state
-        .store
-        .session(&hash)
-        .await
-        .unwrap()
-        .unwrap()
-        .csrf_token
-}
 
 /// Makes a feed address on `/calendar`; returns its path.
 async fn make_feed(client: &mut Client) -> String {
@@ -145,16 +71,19 @@ async fn activities_registered_seen_by_force_and_fed_as_icalendar(db: TestDb) {
         "tv.contact@police.example",
         vec![ForceCode::parse(TV).unwrap()],
     )
-    .await;
+    .await
+    .0;
     let mut contact_essex = signed_in(
         &state,
         Role::ForceContact,
         "essex.contact@police.example",
         vec![ForceCode::parse(ESSEX).unwrap()],
     )
-    .await;
-    let mut coordinator =
-        signed_in(&state, Role::Coordinator, "coord@shield.example", vec![]).await;
+    .await
+    .0;
+    let mut coordinator = signed_in(&state, Role::Coordinator, "coord@shield.example", vec![])
+        .await
+        .0;
 
     // Bad input: every problem is named, and the summary links to its field.
     let page = claire.get("/activities").await;
@@ -391,14 +320,16 @@ async fn checklist_edited_and_activity_cancelled_in_feed_list_and_month_calendar
         "tv.contact@police.example",
         vec![ForceCode::parse(TV).unwrap()],
     )
-    .await;
+    .await
+    .0;
     let mut contact_essex = signed_in(
         &state,
         Role::ForceContact,
         "essex.contact@police.example",
         vec![ForceCode::parse(ESSEX).unwrap()],
     )
-    .await;
+    .await
+    .0;
 
     // A hustings in January 2030, registered through the API with one item ticked.
     let csrf = csrf_of(&claire).await;

@@ -69,6 +69,8 @@ fn check_spans(out: &[Value]) {
             ("doxxing".into(), 0, 14),
             ("doxxing".into(), 13, 29),
             ("doxxing".into(), 37, 44),
+            // "Pay her a visit": sending others to her door is incitement as well as doxxing.
+            ("threat_violence".into(), 46, 61),
             ("doxxing".into(), 46, 61),
         ]
     );
@@ -127,7 +129,8 @@ fn without_the_model_the_rules_still_answer_and_stderr_says_why() {
     let out = lines(&out.stdout);
     assert_eq!(out.len(), 3);
     assert_eq!(labels(&out[0]), ["threat_violence"]);
-    assert_eq!(labels(&out[1]), ["doxxing"]);
+    // The rules alone see the invitation to her door as a threat too.
+    assert_eq!(labels(&out[1]), ["threat_violence", "doxxing"]);
     assert!(labels(&out[2]).is_empty(), "{}", out[2]);
     check_spans(&out);
 }

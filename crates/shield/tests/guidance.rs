@@ -4,10 +4,9 @@
 mod common;
 
 use axum::http::StatusCode;
+use common::accounts::{csrf_of, signed_in, signed_in_for};
 use common::{Client, state};
-use shield_domain::audit::{AuditAction, AuditEvent, AuditOutcome};
-use shield_domain::{CandidateId, Role, UserId};
-use shield_store::accounts::{Enrolment, NewInvitation, NewUser};
+use shield_domain::{ForceCode, Role};
 use shield_testkit::{TestDb, both_backends};
 use shield_web::AppState;
 
@@ -17,88 +16,6 @@ both_backends!(
     only_coordinators_publish_guidance,
     starter_guidance_is_loaded_once_and_linked_from_the_report_form,
 );
-
-fn audit(state: &AppState, action: &str) -> AuditEvent {
-    let at = chrono::DateTime::from_timestamp_millis(state.clock.now_ms()).unwrap();
-    AuditEvent::new(
-        AuditAction::parse(action).unwrap(),
-        AuditOutcome::Success,
-        at,
-    )
-}
-
-/// An active account of `role`, signed in with a fresh session.
-async fn signed_in(
-    state: &AppState,
-    role: Role,
-    email: &str,
-    candidate: Option<CandidateId>,
-) -> Client {
-    let now = state.clock.now_ms();
-    let user = NewUser {
-        role,
-        display_name: format!("Test {email}"),
-        email: email.into(),
-        candidate_id: candidate,
-        forces: if role == Role::ForceContact {
-            vec![shield_domain::ForceCode::parse("E23000029").unwrap()]
-        } else {
-            Vec::new()
-        },
-    };
-    let (user_id, invitation_id) = state
-        .store
-        .invite(
-            &user,
-            &NewInvitation {
-                token_hash: shield_web::auth::token::hash(email),
-                expires_at_ms: now + 60_000,
-                created_by: None,
-            },
-            now,
-            &audit(state, "invitation_created"),
-            None,
-        )
-        .await
-        .unwrap();
-    let enrol = Enrolment {
-        invitation_id,
-        user_id,
-        password_phc: None,
-        sealed_totp_secret: None,
-        totp_step: 0,
-        recovery_code_hashes: Vec::new(),
-    };
-    state
-        .store
-        .complete_enrolment(&enrol, now, &audit(state, "enrolment_completed"))
-        .await
-        .unwrap();
-    session_for(state, user_id).await
-}
-
-async fn session_for(state: &AppState, user: UserId) -> Client {
-    let now = state.clock.now_ms();
-    let token = shield_web::auth::token::new_token();
-    let (mut record, _) = shield_web::auth::session::new_session(now, Some(user), None, Some(now));
-    record.token_hash = shield_web::auth::token::hash(&token).to_vec();
-    state.store.create_session(&record).await.unwrap();
-    let mut client = Client::new(state.clone());
-    client.cookie = Some(token);
-    client
-}
-
-async fn csrf_of(client: &Client) -> String {
-    let hash = shield_web::auth::token::hash(client.cookie.as_ref().unwrap());
-    client
-        .state
-        .store
-        .session(&hash)
-        .await
-        .unwrap()
-        .unwrap()
-        .csrf_token
-}
 
 struct People {
     state: AppState,
@@ -119,15 +36,26 @@ async fn people(db: &TestDb) -> People {
         .find(|c| c.name == "Claire Whitfield")
         .unwrap();
     People {
-        coordinator: signed_in(&state, Role::Coordinator, "coord@shield.example", None).await,
-        candidate: signed_in(
+        coordinator: signed_in(&state, Role::Coordinator, "coord@shield.example", vec![])
+            .await
+            .0,
+        candidate: signed_in_for(
             &state,
             Role::Candidate,
             "claire@example.org",
             Some(claire.candidate_id),
+            vec![],
         )
-        .await,
-        police: signed_in(&state, Role::ForceContact, "tv@police.example", None).await,
+        .await
+        .0,
+        police: signed_in(
+            &state,
+            Role::ForceContact,
+            "tv@police.example",
+            vec![ForceCode::parse("E23000029").unwrap()],
+        )
+        .await
+        .0,
         state,
     }
 }

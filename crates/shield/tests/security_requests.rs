@@ -6,12 +6,11 @@
 mod common;
 
 use axum::http::StatusCode;
+use common::accounts::{audit, session_for, signed_in, user_of};
 use common::{Client, enrol_with_password, state};
 use serde_json::{Value, json};
-use shield_domain::audit::{AuditAction, AuditEvent, AuditOutcome};
 use shield_domain::security::Factor;
-use shield_domain::{Clock, ForceCode, Role, UserId};
-use shield_store::accounts::{Enrolment, NewInvitation, NewUser};
+use shield_domain::{Clock, ForceCode, Role};
 use shield_store::{NewDecision, SecurityRefusal};
 use shield_testkit::{TestDb, both_backends};
 use shield_web::AppState;
@@ -26,86 +25,6 @@ const HOUR: i64 = 3_600_000;
 const RATIONALE: &str = "Fixated sender has found the office; rationale only police see";
 const REASONS: &str =
     "We will send officers to the hustings on 20 June. A home survey is not needed now.";
-
-fn audit(state: &AppState, action: &str) -> AuditEvent {
-    let at = chrono::DateTime::from_timestamp_millis(state.clock.now_ms()).unwrap();
-    AuditEvent::new(
-        AuditAction::parse(action).unwrap(),
-        AuditOutcome::Success,
-        at,
-    )
-}
-
-/// An active account of `role`, signed in with a fresh session.
-async fn signed_in(
-    state: &AppState,
-    role: Role,
-    email: &str,
-    forces: Vec<ForceCode>,
-) -> (Client, UserId) {
-    let now = state.clock.now_ms();
-    let user = NewUser {
-        role,
-        display_name: format!("Test {email}"),
-        email: email.into(),
-        candidate_id: None,
-        forces,
-    };
-    let (user_id, invitation_id) = state
-        .store
-        .invite(
-            &user,
-            &NewInvitation {
-                token_hash: shield_web::auth::token::hash(email),
-                expires_at_ms: now + 60_000,
-                created_by: None,
-            },
-            now,
-            &audit(state, "invitation_created"),
-            None,
-        )
-        .await
-        .unwrap();
-    let enrol = Enrolment {
-        invitation_id,
-        user_id,
-        password_phc: None,
-        sealed_totp_secret: None,
-        totp_step: 0,
-        recovery_code_hashes: Vec::new(),
-    };
-    state
-        .store
-        .complete_enrolment(&enrol, now, &audit(state, "enrolment_completed"))
-        .await
-        .unwrap();
-    (session_for(state, user_id).await, user_id)
-}
-
-/// A fresh signed-in session for `user` at the clock's time.
-async fn session_for(state: &AppState, user: UserId) -> Client {
-    let now = state.clock.now_ms();
-    let token = shield_web::auth::token::new_token();
-    let (mut record, _) = shield_web::auth::session::new_session(now, Some(user), None, Some(now));
-    record.token_hash = shield_web::auth::token::hash(&token).to_vec();
-    state.store.create_session(&record).await.unwrap();
-    let mut client = Client::new(state.clone());
-    client.cookie = Some(token);
-    client
-}
-
-async fn user_of(client: &Client) -> UserId {
-    let hash = shield_web::auth::token::hash(client.cookie.as_ref().unwrap());
-    client
-        .state
-        .store
-        .session(&hash)
-        .await
-        .unwrap()
-        .unwrap()
-        .user_id
-        .unwrap()
-}
 
 /// Claire Whitfield (Thames Valley), enrolled and signed in.
 async fn claire(state: &AppState) -> Client {

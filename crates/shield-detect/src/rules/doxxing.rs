@@ -32,6 +32,7 @@ pub(crate) fn patterns() -> Vec<Pattern> {
     let where_live = format!(
         r"\b(?:i|we|i{AP}ve|we{AP}ve|ive)\s*(?:\s+all)?\s*(?:know|knows|found\s+out|found|have\s+found|got|know\s+exactly|now\s+know|already\s+know|kno|no)\s+(?:exactly\s+)?where\s+(?:you|u|ya|she|he|they|your\s+\w+|ur\s+\w+|her\s+\w+|his\s+\w+|the\s+\w+)\s+(?:live|lives|living|sleep|sleeps|work|works|park|parks|drink|drinks|shop|shops|walk|walks|stay|stays|go\s+to|goes\s+to|jog|run|train)\b"
     );
+    let visit = r"\b(?:pay|give)\s+(?:her|him|them|you|u|the\s+\w+)\s+a\s+(?:little\s+|friendly\s+|quick\s+|proper\s+|late\s+night\s+)?(?:visit|knock|house\s+call)\b|\b(?:let{AP}s|everyone|lads|we\s+should|shall\s+we)\s+(?:\w+\s+)?(?:go|get|head|pop|turn\s+up)\s+(?:round|over|down)\s+(?:to\s+)?(?:her|his|their|the\s+\w+{AP}s)\s+(?:house|home|place|gaff|flat|door)\b";
     vec![
         p(DX, LOW, PII_REASONS[0], NONE, r"\b(?:[A-Z]{1,2}[0-9][A-Z0-9]?|GIR)\s?[0-9][A-Z]{2}\b"),
         p(DX, LOW, PII_REASONS[1], NONE, r"(?:\+44\s?(?:\(0\)\s?)?|\b0)[1-37](?:[\s-]?\d){8,9}\b"),
@@ -45,8 +46,9 @@ pub(crate) fn patterns() -> Vec<Pattern> {
           &format!(r"\b(?:your|ur|yer|her|his|their|the\s+mp{AP}s|the\s+candidate{AP}s|the\s+councillor{AP}s)\s+(?:\w+\s+)?(?:kids?|children|child|sons?|daughters?|boys|girls|grandkids|little\s+ones|twins){AP}?s?{AP}?\s+(?:\w+\s+)?(?:school|nursery|primary|academy|college|school\s+run|playground|school\s+gates?|swimming\s+club|football\s+club|ballet)\b|\b(?:your|ur|her|his|their)\s+(?:\w+\s+)?(?:kids?|children|sons?|daughters?|boys|girls|twins)\s+(?:go|goes|attend|attends|are|is)\s+(?:to\s+|at\s+)?(?:\w+{AP}?\w*\s+){{0,4}}?(?:school|primary|academy|nursery|college|high|grammar|c\s+of\s+e|juniors|infants)\b|\bwhich\s+school\s+(?:your|ur|her|his|their)\b|\b(?:pick|picks|picking|drop|drops|dropping)\s+(?:up\s+|off\s+)?(?:your|ur|her|his|their)\s+(?:kids?|children|sons?|daughters?)\s+(?:up\s+|off\s+)?(?:at|from)\b")),
         p(DX, HIGH, "publishes where a person lives", REPORTED,
           &format!(r"\bhere{AP}?s\s+(?:where|the\s+address\s+of|the\s+house\s+of)\s+|\b(?:she|he|they|this\s+\w+|the\s+\w+|the\s+traitor|(?-i:[A-Z][a-z]+))\s+(?:lives?|living|stays?)\s+(?:at|on)\s+(?:number\s+|no\.?\s*)?\d|\b(?:her|his|their|the\s+mp{AP}s|the\s+candidate{AP}s|the\s+councillor{AP}s)\s+(?:home\s+|private\s+|personal\s+|real\s+)?(?:address|postcode|mobile|personal\s+number|phone\s+number|home\s+number|house|flat|reg(?:istration)?)\s+(?:is|=|:|-|–)")),
-        p(DX, MEDIUM, "invites others to visit a person", REPORTED,
-          r"\b(?:pay|give)\s+(?:her|him|them|you|u|the\s+\w+)\s+a\s+(?:little\s+|friendly\s+|quick\s+|proper\s+|late\s+night\s+)?(?:visit|knock|house\s+call)\b|\b(?:let{AP}s|everyone|lads|we\s+should|shall\s+we)\s+(?:\w+\s+)?(?:go|get|head|pop|turn\s+up)\s+(?:round|over|down)\s+(?:to\s+)?(?:her|his|their|the\s+\w+{AP}s)\s+(?:house|home|place|gaff|flat|door)\b"),
+        p(DX, MEDIUM, "invites others to visit a person", REPORTED, visit),
+        // Sending others to someone's door is a threat as well as doxxing.
+        p(TV, MEDIUM, "incitement: invites others to visit a person", REPORTED, visit),
         p(DX, MEDIUM, "says they watch or follow a person", REPORTED,
           &format!(r"\b(?:i|we)\s*(?:{AP}ve|\s+have)?\s*(?:seen|saw|watched|been\s+watching|followed|been\s+following|clocked)\s+(?:you|u|her|him)\s+(?:\w+\s+){{0,2}}?(?:leave|leaving|leaves|outside|walking|going\s+into|coming\s+out|drop|dropping|park|parking|home|jogging|running|at\s+the\s+school|every\s+(?:morning|night|day))\b")),
     ]
