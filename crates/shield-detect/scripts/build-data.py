@@ -20,24 +20,31 @@ ROOT = Path(__file__).resolve().parent.parent
 RAW = ROOT / "data" / "raw"
 
 
+def read_file(path, kind):
+    """One message a line after the `# labels: a,b` header; a line may
+    override the labels with a leading `[label,label] `."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = lines[0]
+    assert header.startswith("# labels:"), path
+    default = [l.strip() for l in header[len("# labels:"):].split(",") if l.strip()]
+    out = []
+    for line in lines[1:]:
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        labels = default
+        m = re.match(r"^\[([a-z_,]+)\]\s+(.*)$", line)
+        if m:
+            labels = [l for l in m.group(1).split(",") if l]
+            line = m.group(2)
+        out.append({"text": line, "labels": labels, "kind": kind})
+    return out
+
+
 def read_raw():
     out = []
     for path in sorted(RAW.glob("*.txt")):
-        kind = path.stem
-        lines = path.read_text(encoding="utf-8").splitlines()
-        header = lines[0]
-        assert header.startswith("# labels:"), path
-        default = [l.strip() for l in header[len("# labels:"):].split(",") if l.strip()]
-        for line in lines[1:]:
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            labels = default
-            m = re.match(r"^\[([a-z_,]+)\]\s+(.*)$", line)
-            if m:
-                labels = [l for l in m.group(1).split(",") if l]
-                line = m.group(2)
-            out.append({"text": line, "labels": labels, "kind": kind})
+        out += read_file(path, path.stem)
     return out
 
 
@@ -129,23 +136,11 @@ def main():
 
 def read_holdout(folder, suffix):
     """Like read_raw, but kinds are `<stem>_<suffix>` (`hard_<suffix>` for
-    the negatives) and lines may carry `[labels]` overrides."""
+    the negatives)."""
     hold = []
     for path in sorted(folder.glob("*.txt")):
-        lines = path.read_text(encoding="utf-8").splitlines()
-        assert lines[0].startswith("# labels:"), path
-        default = [l.strip() for l in lines[0][len("# labels:"):].split(",") if l.strip()]
         kind = f"hard_{suffix}" if path.stem == "hard_negatives" else f"{path.stem}_{suffix}"
-        for line in lines[1:]:
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            labels = default
-            m = re.match(r"^\[([a-z_,]+)\]\s+(.*)$", line)
-            if m:
-                labels = [l for l in m.group(1).split(",") if l]
-                line = m.group(2)
-            hold.append({"text": line, "labels": labels, "kind": kind})
+        hold += read_file(path, kind)
     return hold
 
 

@@ -10,6 +10,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use axum::http::StatusCode;
+use common::accounts::{csrf_of, session_for, user_of};
 use common::{Client, enrol_with_password, state};
 use shield::import::{ImportKind, import_file};
 use shield_domain::audit::{AuditAction, AuditEvent, AuditOutcome};
@@ -33,18 +34,6 @@ fn worker(state: &AppState, sink: &SmtpSink) -> shield_jobs::Worker {
     shield::mail::worker(&config, state, "http://localhost")
         .unwrap()
         .unwrap()
-}
-
-async fn csrf_of(client: &Client) -> String {
-    let hash = shield_web::auth::token::hash(client.cookie.as_ref().unwrap());
-    client
-        .state
-        .store
-        .session(&hash)
-        .await
-        .unwrap()
-        .unwrap()
-        .csrf_token
 }
 
 /// An active account (no credentials needed: the test signs it in directly).
@@ -100,17 +89,6 @@ async fn account(
     user_id
 }
 
-async fn session_for(state: &AppState, user: shield_domain::UserId) -> Client {
-    let now = state.clock.now_ms();
-    let token = shield_web::auth::token::new_token();
-    let (mut record, _) = shield_web::auth::session::new_session(now, Some(user), None, Some(now));
-    record.token_hash = shield_web::auth::token::hash(&token).to_vec();
-    state.store.create_session(&record).await.unwrap();
-    let mut client = Client::new(state.clone());
-    client.cookie = Some(token);
-    client
-}
-
 fn score(page: &common::Page) -> u32 {
     page.body
         .split("<span id=\"score\">")
@@ -118,19 +96,6 @@ fn score(page: &common::Page) -> u32 {
         .and_then(|r| r.split('<').next())
         .unwrap_or_else(|| panic!("no score in {}", page.body))
         .parse()
-        .unwrap()
-}
-
-async fn user_of(client: &Client) -> shield_domain::UserId {
-    let hash = shield_web::auth::token::hash(client.cookie.as_ref().unwrap());
-    client
-        .state
-        .store
-        .session(&hash)
-        .await
-        .unwrap()
-        .unwrap()
-        .user_id
         .unwrap()
 }
 

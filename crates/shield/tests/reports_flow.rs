@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::{StatusCode, header};
+use common::accounts::{csrf_of, session_for, user_of};
 use common::{Client, enrol_with_password, state};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -102,44 +103,6 @@ async fn activate(state: &AppState, link_path: &str) -> UserId {
         .await
         .unwrap();
     invitation.user_id
-}
-
-/// A fresh signed-in session for `user`, made directly (as tests/route_walk.rs does).
-async fn session_for(state: &AppState, user: UserId) -> Client {
-    let now = state.clock.now_ms();
-    let token = shield_web::auth::token::new_token();
-    let (mut record, _) = shield_web::auth::session::new_session(now, Some(user), None, Some(now));
-    record.token_hash = shield_web::auth::token::hash(&token).to_vec();
-    state.store.create_session(&record).await.unwrap();
-    let mut client = Client::new(state.clone());
-    client.cookie = Some(token);
-    client
-}
-
-async fn user_of(client: &Client) -> UserId {
-    let hash = shield_web::auth::token::hash(client.cookie.as_ref().unwrap());
-    client
-        .state
-        .store
-        .session(&hash)
-        .await
-        .unwrap()
-        .unwrap()
-        .user_id
-        .unwrap()
-}
-
-/// The session's CSRF token, as any of its pages would carry it.
-async fn csrf_of(client: &Client) -> String {
-    let hash = shield_web::auth::token::hash(client.cookie.as_ref().unwrap());
-    client
-        .state
-        .store
-        .session(&hash)
-        .await
-        .unwrap()
-        .unwrap()
-        .csrf_token
 }
 
 /// Claire reports through the JSON API; returns the response body.

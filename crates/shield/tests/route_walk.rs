@@ -7,10 +7,11 @@ mod common;
 use std::collections::BTreeSet;
 
 use axum::http::StatusCode;
+use common::accounts::signed_in;
 use common::{Client, enrol_with_password, state};
 use shield_domain::audit::{AuditAction, AuditEvent, AuditOutcome};
 use shield_domain::{ForceCode, Role, UserId};
-use shield_store::accounts::{Enrolment, NewInvitation, NewUser};
+use shield_store::accounts::{NewInvitation, NewUser};
 use shield_testkit::{TestDb, both_backends};
 use shield_web::AppState;
 
@@ -1024,7 +1025,7 @@ async fn delegate_of(
     email: &str,
 ) -> Client {
     use shield_domain::policy::Grant;
-    let client = signed_in(state, db, Role::Delegate, email, vec![]).await;
+    let client = signed_in(state, Role::Delegate, email, vec![]).await.0;
     let now = state.clock.now_ms();
     let at = chrono::DateTime::from_timestamp_millis(now).unwrap();
     let audit = AuditEvent::new(
@@ -1097,71 +1098,6 @@ fn routes_in_router() -> BTreeSet<String> {
         .collect()
 }
 
-/// An active account of `role`, signed in directly with a fresh session (for roles whose
-/// passkey sign-in this test does not drive).
-async fn signed_in(
-    state: &AppState,
-    db: &TestDb,
-    role: Role,
-    email: &str,
-    forces: Vec<ForceCode>,
-) -> Client {
-    let now = state.clock.now_ms();
-    let user = NewUser {
-        role,
-        display_name: "Test Person".into(),
-        email: email.into(),
-        candidate_id: None,
-        forces,
-    };
-    let token_hash = shield_web::auth::token::hash(email);
-    let at = chrono::DateTime::from_timestamp_millis(now).unwrap();
-    let audit = AuditEvent::new(
-        AuditAction::parse("invitation_created").unwrap(),
-        AuditOutcome::Success,
-        at,
-    );
-    let (user_id, invitation_id) = db
-        .store
-        .invite(
-            &user,
-            &NewInvitation {
-                token_hash,
-                expires_at_ms: now + 60_000,
-                created_by: None,
-            },
-            now,
-            &audit,
-            None,
-        )
-        .await
-        .unwrap();
-    let enrol = Enrolment {
-        invitation_id,
-        user_id,
-        password_phc: None,
-        sealed_totp_secret: None,
-        totp_step: 0,
-        recovery_code_hashes: Vec::new(),
-    };
-    db.store
-        .complete_enrolment(&enrol, now, &audit)
-        .await
-        .unwrap();
-    session_for(state, user_id).await
-}
-
-async fn session_for(state: &AppState, user: UserId) -> Client {
-    let now = state.clock.now_ms();
-    let token = shield_web::auth::token::new_token();
-    let (mut record, _) = shield_web::auth::session::new_session(now, Some(user), None, Some(now));
-    record.token_hash = shield_web::auth::token::hash(&token).to_vec();
-    state.store.create_session(&record).await.unwrap();
-    let mut client = Client::new(state.clone());
-    client.cookie = Some(token);
-    client
-}
-
 async fn hit(client: &mut Client, method: &str, path: &str) -> common::Page {
     if method == "GET" {
         client.get(path).await
@@ -1228,29 +1164,26 @@ async fn route_walk_every_role_and_scope(db: TestDb) {
     let essex = ForceCode::parse("E23000028").unwrap();
     let mut contact_tv = signed_in(
         &state,
-        &db,
         Role::ForceContact,
         "tv.contact@police.example",
         vec![tv],
     )
-    .await;
+    .await
+    .0;
     let mut contact_essex = signed_in(
         &state,
-        &db,
         Role::ForceContact,
         "essex.contact@police.example",
         vec![essex],
     )
-    .await;
-    let mut coordinator = signed_in(
-        &state,
-        &db,
-        Role::Coordinator,
-        "coord@shield.example",
-        vec![],
-    )
-    .await;
-    let mut admin = signed_in(&state, &db, Role::Admin, "admin@shield.example", vec![]).await;
+    .await
+    .0;
+    let mut coordinator = signed_in(&state, Role::Coordinator, "coord@shield.example", vec![])
+        .await
+        .0;
+    let mut admin = signed_in(&state, Role::Admin, "admin@shield.example", vec![])
+        .await
+        .0;
 
     // Priya Lawson stands in Ashcombe and Rye Vale: Hampshire only.
     let priya = db
