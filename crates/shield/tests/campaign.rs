@@ -7,18 +7,17 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::http::StatusCode;
+use common::accounts::{activate, csrf_of};
+use common::mail::{addressed, is_about, next_mail, pairs};
 use common::{Client, enrol_with_password, state};
 use serde_json::json;
-use shield_domain::audit::{AuditAction, AuditEvent, AuditOutcome};
 use shield_domain::report::{Category, Priority, Status, Tier};
-use shield_domain::{CandidateId, Clock, ManualClock, UserId};
+use shield_domain::{CandidateId, Clock, ManualClock};
 use shield_jobs::{DefaultTemplates, SmtpSender, Worker};
-use shield_store::accounts::Enrolment;
 use shield_store::{CheckinStatus, ReportFilter, ReportRecord};
-use shield_testkit::{ReceivedEmail, SmtpSink, TestDb, both_backends};
+use shield_testkit::{SmtpSink, TestDb, both_backends};
 use shield_web::AppState;
 use shield_web::invitations::InvitationOpener;
 
@@ -33,7 +32,6 @@ both_backends!(
 );
 
 const MINUTE: i64 = 60_000;
-const MAIL_WAIT: Duration = Duration::from_secs(20);
 
 const TV_LEAD: &str = "helen.grant@thamesvalley.police.example";
 const TV_DEPUTY: &str = "mark.ward@thamesvalley.police.example";
@@ -67,56 +65,6 @@ fn mail_worker(id: &str, state: &AppState, sink: &SmtpSink) -> Worker {
     .with_deadlines(shield::mail::timers(state))
 }
 
-fn audit(state: &AppState, action: &str) -> AuditEvent {
-    let at = chrono::DateTime::from_timestamp_millis(state.clock.now_ms()).unwrap();
-    AuditEvent::new(
-        AuditAction::parse(action).unwrap(),
-        AuditOutcome::Success,
-        at,
-    )
-}
-
-/// Completes an invitation straight in the store (police enrol with a passkey).
-async fn activate(state: &AppState, link_path: &str) -> UserId {
-    let token = link_path.trim_start_matches("/invitations/");
-    let invitation = state
-        .store
-        .invitation_by_token(&shield_web::auth::token::hash(token))
-        .await
-        .unwrap()
-        .expect("the invitation exists");
-    let enrolment = Enrolment {
-        invitation_id: invitation.id,
-        user_id: invitation.user_id,
-        password_phc: None,
-        sealed_totp_secret: None,
-        totp_step: 0,
-        recovery_code_hashes: Vec::new(),
-    };
-    state
-        .store
-        .complete_enrolment(
-            &enrolment,
-            state.clock.now_ms(),
-            &audit(state, "enrolment_completed"),
-        )
-        .await
-        .unwrap();
-    invitation.user_id
-}
-
-async fn csrf_of(client: &Client) -> String {
-    let hash = shield_web::auth::token::hash(client.cookie.as_ref().unwrap());
-    client
-        .state
-        .store
-        .session(&hash)
-        .await
-        .unwrap()
-        .unwrap()
-        .csrf_token
-}
-
 async fn candidate_of(client: &Client) -> CandidateId {
     let hash = shield_web::auth::token::hash(client.cookie.as_ref().unwrap());
     let store = &client.state.store;
@@ -134,45 +82,6 @@ async fn candidate_of(client: &Client) -> CandidateId {
         .unwrap()
         .candidate
         .unwrap()
-}
-
-async fn next_mail(sink: &SmtpSink, seen: &mut usize, n: usize) -> Vec<ReceivedEmail> {
-    let all = sink
-        .wait_for(*seen + n, MAIL_WAIT)
-        .await
-        .unwrap_or_else(|e| panic!("mail did not arrive: {e:?}"));
-    let new = all[*seen..].to_vec();
-    *seen = all.len();
-    new
-}
-
-fn addressed(mail: &[ReceivedEmail]) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = mail
-        .iter()
-        .map(|m| {
-            (
-                m.recipients[0].clone(),
-                m.subject.clone().unwrap_or_default(),
-            )
-        })
-        .collect();
-    out.sort();
-    out
-}
-
-fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = expected
-        .iter()
-        .map(|(a, s)| ((*a).to_owned(), (*s).to_owned()))
-        .collect();
-    out.sort();
-    out
-}
-
-fn is_about(mail: &ReceivedEmail, id: i64) -> bool {
-    mail.text()
-        .trim_end()
-        .ends_with(&format!("http://localhost/reports/{id}"))
 }
 
 /// Everything a test needs: Claire signed in with her PINs set, the Thames Valley lead and

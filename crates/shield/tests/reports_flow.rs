@@ -10,17 +10,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::{StatusCode, header};
-use common::accounts::{csrf_of, session_for, user_of};
+use common::accounts::{activate, csrf_of, session_for, user_of};
+use common::mail::{addressed, is_about, next_mail, pairs};
 use common::{Client, enrol_with_password, state};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use shield_domain::audit::{AuditAction, AuditEvent, AuditOutcome};
 use shield_domain::report::{Priority, Status, Tier};
-use shield_domain::{Clock, ManualClock, UserId};
+use shield_domain::{Clock, ManualClock};
 use shield_jobs::{DefaultTemplates, SmtpSender, Worker};
-use shield_store::accounts::Enrolment;
 use shield_store::{ReportFilter, Store};
-use shield_testkit::{ReceivedEmail, SmtpSink, TestDb, both_backends};
+use shield_testkit::{SmtpSink, TestDb, both_backends};
 use shield_web::AppState;
 use shield_web::invitations::InvitationOpener;
 
@@ -35,7 +34,6 @@ both_backends!(
 const MINUTE: i64 = 60_000;
 const HOUR: i64 = 60 * MINUTE;
 /// How long to wait for the sink when the mail should already be there.
-const MAIL_WAIT: Duration = Duration::from_secs(20);
 
 const CLAIRE: &str = "claire.whitfield@civic.example";
 /// Thames Valley (E23000029) owns Harrowfield and Kingsmead; Hampshire is told.
@@ -66,94 +64,12 @@ fn mail_worker(id: &str, state: &AppState, sink: &SmtpSink) -> Worker {
     .with_deadlines(state.store.clone())
 }
 
-fn audit(state: &AppState, action: &str) -> AuditEvent {
-    let at = chrono::DateTime::from_timestamp_millis(state.clock.now_ms()).unwrap();
-    AuditEvent::new(
-        AuditAction::parse(action).unwrap(),
-        AuditOutcome::Success,
-        at,
-    )
-}
-
-/// Completes an invitation straight in the store (police and coordinators enrol with a
-/// passkey, which these tests do not drive): the account becomes active.
-async fn activate(state: &AppState, link_path: &str) -> UserId {
-    let token = link_path.trim_start_matches("/invitations/");
-    let invitation = state
-        .store
-        .invitation_by_token(&shield_web::auth::token::hash(token))
-        .await
-        .unwrap()
-        .expect("the invitation exists");
-    let enrolment = Enrolment {
-        invitation_id: invitation.id,
-        user_id: invitation.user_id,
-        password_phc: None,
-        sealed_totp_secret: None,
-        totp_step: 0,
-        recovery_code_hashes: Vec::new(),
-    };
-    state
-        .store
-        .complete_enrolment(
-            &enrolment,
-            state.clock.now_ms(),
-            &audit(state, "enrolment_completed"),
-        )
-        .await
-        .unwrap();
-    invitation.user_id
-}
-
 /// Claire reports through the JSON API; returns the response body.
 async fn api_report(client: &mut Client, body: Value) -> Value {
     let csrf = csrf_of(client).await;
     let page = client.post_json("/api/reports", &csrf, &body).await;
     assert_eq!(page.status, StatusCode::CREATED, "{}", page.body);
     serde_json::from_str(&page.body).unwrap()
-}
-
-/// The messages that arrived after the first `seen`, once `n` more have come; moves `seen`.
-async fn next_mail(sink: &SmtpSink, seen: &mut usize, n: usize) -> Vec<ReceivedEmail> {
-    let all = sink
-        .wait_for(*seen + n, MAIL_WAIT)
-        .await
-        .unwrap_or_else(|e| panic!("mail did not arrive: {e:?}"));
-    let new = all[*seen..].to_vec();
-    *seen = all.len();
-    new
-}
-
-/// (recipient, subject) of each message, sorted.
-fn addressed(mail: &[ReceivedEmail]) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = mail
-        .iter()
-        .map(|m| {
-            assert_eq!(m.recipients.len(), 1, "one recipient per message");
-            (
-                m.recipients[0].clone(),
-                m.subject.clone().unwrap_or_default(),
-            )
-        })
-        .collect();
-    out.sort();
-    out
-}
-
-fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = expected
-        .iter()
-        .map(|(a, s)| ((*a).to_owned(), (*s).to_owned()))
-        .collect();
-    out.sort();
-    out
-}
-
-/// Whether a report email is about report `id` (each ends with the report's link).
-fn is_about(mail: &ReceivedEmail, id: i64) -> bool {
-    mail.text()
-        .trim_end()
-        .ends_with(&format!("http://localhost/reports/{id}"))
 }
 
 // ----- escalation ----------------------------------------------------------------------------

@@ -104,3 +104,33 @@ pub async fn csrf_of(client: &Client) -> String {
 pub async fn user_of(client: &Client) -> UserId {
     session_of(client).await.user_id.unwrap()
 }
+
+/// Completes an invitation straight in the store (police and coordinators enrol with a passkey,
+/// which these tests do not drive): the account becomes active. Returns its user.
+pub async fn activate(state: &AppState, link_path: &str) -> UserId {
+    let token = link_path.trim_start_matches("/invitations/");
+    let invitation = state
+        .store
+        .invitation_by_token(&shield_web::auth::token::hash(token))
+        .await
+        .unwrap()
+        .expect("the invitation exists");
+    let enrolment = Enrolment {
+        invitation_id: invitation.id,
+        user_id: invitation.user_id,
+        password_phc: None,
+        sealed_totp_secret: None,
+        totp_step: 0,
+        recovery_code_hashes: Vec::new(),
+    };
+    state
+        .store
+        .complete_enrolment(
+            &enrolment,
+            state.clock.now_ms(),
+            &audit(state, "enrolment_completed"),
+        )
+        .await
+        .unwrap();
+    invitation.user_id
+}

@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod ics;
 pub mod live;
+pub mod mail;
 
 use std::sync::Arc;
 
