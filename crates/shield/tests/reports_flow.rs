@@ -33,8 +33,6 @@ both_backends!(
 
 const MINUTE: i64 = 60_000;
 const HOUR: i64 = 60 * MINUTE;
-/// How long to wait for the sink when the mail should already be there.
-
 const CLAIRE: &str = "claire.whitfield@civic.example";
 /// Thames Valley (E23000029) owns Harrowfield and Kingsmead; Hampshire is told.
 const TV_LEAD: &str = "helen.grant@thamesvalley.police.example";
