@@ -7,14 +7,17 @@
 //!    exact character spans that fired and a human-readable reason, so a
 //!    caseworker can see *why* a message was flagged. They always run, even
 //!    when the model files are missing.
-//! 2. [`model`]: all-MiniLM-L6-v2 sentence embeddings computed with candle,
-//!    which catch paraphrases the rules never anticipated.
-//! 3. [`heads`]: one logistic-regression head per label over the embeddings,
-//!    trained in Rust ([`train`]) and stored as a small committed JSON file.
+//! 2. [`model`]: all-MiniLM-L6-v2 computed with candle (the first four of
+//!    its six layers, pooled four ways, for detection), which catches
+//!    paraphrases the rules never anticipated.
+//! 3. [`heads`]: one shared hidden layer and one logistic output per label
+//!    over the model's features and the rules' findings, trained in Rust
+//!    ([`train`]) and stored as a committed JSON file.
 //!
 //! [`Detector`] combines them: a confident rule hit sets a floor on the score,
-//! a recognised benign context (reported speech, sport, electoral metaphor)
-//! damps the model score, and [`Analysis::tier`] says which tier decided.
+//! the heads weigh recognised benign contexts (reported speech, sport,
+//! electoral metaphor) as inputs, and [`Analysis::tier`] says which tier
+//! decided.
 #![forbid(unsafe_code)]
 
 mod bert;
