@@ -122,11 +122,10 @@ def main():
     print("train:", summary(train))
     print("eval: ", summary(evl))
 
-    # A separate set written later, in a different voice, to estimate how
-    # the detector generalises; never used for training.
-    # holdout/ was written by us later, in a different voice; holdout2/ by an
-    # independent writer who never saw the training data. Neither is trained on.
-    for folder in ("holdout", "holdout2"):
+    # holdout/ was written by us later, in a different voice; holdout2/ and
+    # holdout3/ by independent writers who never saw the training data (the
+    # fifth and ninth of twelve). None of them is trained on.
+    for folder in ("holdout", "holdout2", "holdout3"):
         hold = read_holdout(ROOT / "data" / folder, folder)
         with open(ROOT / "data" / f"{folder}.jsonl", "w", encoding="utf-8") as f:
             for r in hold:

@@ -12,13 +12,16 @@ use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder};
 use candle_transformers::models::bert::Config;
 use rayon::prelude::*;
 
-struct Layer {
-    qkv: Linear,
-    attn_out: Linear,
-    attn_ln: LayerNorm,
-    inter: Linear,
-    out: Linear,
-    out_ln: LayerNorm,
+/// One encoder layer. Q, K and V are one fused linear map whose query rows
+/// already carry the attention scale, so an adapter trained on `qkv` (see
+/// [`crate::adapt`]) is merged into exactly these weights.
+pub(crate) struct Layer {
+    pub qkv: Linear,
+    pub attn_out: Linear,
+    pub attn_ln: LayerNorm,
+    pub inter: Linear,
+    pub out: Linear,
+    pub out_ln: LayerNorm,
 }
 
 /// Encoder weights and shape.
@@ -31,6 +34,7 @@ pub(crate) struct FastBert {
     heads: usize,
     head_dim: usize,
     hidden: usize,
+    eps: f64,
 }
 
 fn linear(vb: &VarBuilder, din: usize, dout: usize) -> Result<(Tensor, Tensor)> {
@@ -99,7 +103,52 @@ impl FastBert {
             heads,
             head_dim,
             hidden: h,
+            eps: cfg.layer_norm_eps,
         })
+    }
+
+    /// Layer `i` (0-based), for training adapters on it.
+    pub(crate) fn layer(&self, i: usize) -> &Layer {
+        &self.layers[i]
+    }
+
+    /// (attention heads, size of one head, hidden size, layer-norm epsilon).
+    pub(crate) fn shape(&self) -> (usize, usize, usize, f64) {
+        (self.heads, self.head_dim, self.hidden, self.eps)
+    }
+
+    /// Adds each adapter's low-rank update into its layer's weights, so an
+    /// adapted encoder runs exactly as fast as the original. Every update is
+    /// computed before any is applied, so a mismatched adapter leaves the
+    /// encoder as it was.
+    pub(crate) fn merge(&mut self, adapters: &crate::adapt::Adapters) -> Result<()> {
+        let mut merged = Vec::new();
+        for a in &adapters.layers {
+            let Some(i) = a.layer.checked_sub(1).filter(|&i| i < self.layers.len()) else {
+                bail!(
+                    "adapter for encoder layer {} but the model has {} layers",
+                    a.layer,
+                    self.layers.len()
+                );
+            };
+            let layer = &self.layers[i];
+            let add = |lin: &Linear, lora: &crate::adapt::Lora| -> Result<Linear> {
+                let delta = lora.delta(adapters.scale)?;
+                Ok(Linear::new((lin.weight() + delta)?, lin.bias().cloned()))
+            };
+            merged.push((
+                i,
+                add(&layer.qkv, &a.qkv)?,
+                add(&layer.attn_out, &a.attn_out)?,
+                add(&layer.inter, &a.inter)?,
+                add(&layer.out, &a.out)?,
+            ));
+        }
+        for (i, qkv, attn_out, inter, out) in merged {
+            let layer = &mut self.layers[i];
+            (layer.qkv, layer.attn_out, layer.inter, layer.out) = (qkv, attn_out, inter, out);
+        }
+        Ok(())
     }
 
     /// `ids`: (batch, len) u32; `mask`: (batch, len) f32 of 1/0.

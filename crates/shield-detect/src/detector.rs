@@ -124,9 +124,12 @@ impl Detector {
 
     /// Builds a detector from any embedder (used by tests and training).
     pub fn with_embedder(
-        embedder: Box<dyn Embed + Send>,
+        mut embedder: Box<dyn Embed + Send>,
         heads: Heads,
     ) -> Result<Self, DetectError> {
+        if let Some(adapters) = &heads.adapters {
+            embedder.apply_adapters(adapters)?;
+        }
         if heads.dim != embedder.feature_dim() {
             return Err(DetectError::InvalidHeads(format!(
                 "heads expect {}-dimensional features, model gives {}",

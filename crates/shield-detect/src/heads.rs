@@ -44,7 +44,7 @@ impl Head {
     }
 }
 
-pub(crate) fn sigmoid(z: f32) -> f32 {
+fn sigmoid(z: f32) -> f32 {
     if z >= 0.0 {
         1.0 / (1.0 + (-z).exp())
     } else {
@@ -74,6 +74,10 @@ pub struct Heads {
     /// Free-form notes on how the heads were trained.
     #[serde(default)]
     pub notes: String,
+    /// Encoder adapters the heads were trained with, merged into the
+    /// encoder when the detector loads (see [`crate::adapt`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adapters: Option<crate::adapt::Adapters>,
 }
 
 impl Heads {

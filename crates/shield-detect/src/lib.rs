@@ -9,7 +9,9 @@
 //!    when the model files are missing.
 //! 2. [`model`]: all-MiniLM-L6-v2 computed with candle (the first four of
 //!    its six layers, pooled four ways, for detection), which catches
-//!    paraphrases the rules never anticipated.
+//!    paraphrases the rules never anticipated. Layers 3 and 4 carry
+//!    low-rank adapters trained for this task ([`adapt`]), merged into the
+//!    weights at load time.
 //! 3. [`heads`]: one shared hidden layer and one logistic output per label
 //!    over the model's features and the rules' findings, trained in Rust
 //!    ([`train`]) and stored as a committed JSON file.
@@ -26,6 +28,7 @@ mod detector;
 mod error;
 mod label;
 
+pub mod adapt;
 pub mod eval;
 pub mod heads;
 pub mod jsonl;

@@ -48,6 +48,14 @@ pub trait Embed: Sync {
     fn features_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, DetectError> {
         self.embed_batch(texts)
     }
+    /// Merges trained adapters into the encoder (see [`crate::adapt`]).
+    /// Embedders without an encoder to adapt refuse.
+    fn apply_adapters(&mut self, adapters: &crate::adapt::Adapters) -> Result<(), DetectError> {
+        let _ = adapters;
+        Err(DetectError::InvalidHeads(
+            "the heads carry encoder adapters but this embedder cannot take them".into(),
+        ))
+    }
 }
 
 /// The encoder layer whose states the heads mainly read, and the one
@@ -148,43 +156,26 @@ impl Embedder {
     /// Runs one padded batch of token-id sequences through the model and
     /// returns sentence embeddings, or the pooled features when `features`.
     fn forward(&self, seqs: &[&[u32]], features: bool) -> Result<Vec<Vec<f32>>, DetectError> {
-        let b = seqs.len();
-        let len = seqs.iter().map(|s| s.len()).max().unwrap_or(1).max(1);
-        let mut ids = vec![0u32; b * len];
-        let mut mask = vec![0f32; b * len];
-        for (i, s) in seqs.iter().enumerate() {
-            ids[i * len..i * len + s.len()].copy_from_slice(s);
-            mask[i * len..i * len + s.len()].fill(1.0);
-        }
-        let ids = Tensor::from_vec(ids, (b, len), &self.device)?;
-        let mask_t = Tensor::from_vec(mask, (b, len), &self.device)?;
-        let m = mask_t.unsqueeze(2)?; // (b, len, 1)
-        let counts = m.sum(1)?.clamp(1e-9, f32::MAX)?; // (b, 1)
-        // Mean over real tokens, then L2-normalise (sentence-transformers).
-        let mean = |hidden: &Tensor| -> candle_core::Result<Tensor> {
-            let mean = hidden.broadcast_mul(&m)?.sum(1)?.broadcast_div(&counts)?;
-            let norm = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f32::MAX)?;
-            mean.broadcast_div(&norm)
-        };
+        let (ids, mask_t) = pad(seqs, &self.device)?;
         let out = if features {
             let depth = self.model.depth();
             let (deep, early) = FEATURE_LAYERS;
             let states =
                 self.model
                     .forward_states(&ids, &mask_t, &[deep.min(depth), early.min(depth)])?;
-            let h = &states[0];
-            // Padding gets a large negative so it never wins the max.
-            let pad = ((&m - 1.0)? * 1e9)?;
-            let max = h.broadcast_add(&pad)?.max(1)?;
-            let cls = h.narrow(1, 0, 1)?.squeeze(1)?;
-            Tensor::cat(&[mean(h)?, max, cls, mean(&states[1])?], 1)?
+            pool_features(&states[0], &states[1], &mask_t)?
         } else {
-            mean(&self.model.forward(&ids, &mask_t)?)?
+            masked_mean(&self.model.forward(&ids, &mask_t)?, &mask_t)?
         };
         Ok(out.to_dtype(DType::F32)?.to_vec2::<f32>()?)
     }
 
-    fn tokenize(&self, texts: &[&str]) -> Result<Vec<Vec<u32>>, DetectError> {
+    /// The encoder, for training adapters on it.
+    pub(crate) fn encoder(&self) -> &FastBert {
+        &self.model
+    }
+
+    pub(crate) fn tokenize(&self, texts: &[&str]) -> Result<Vec<Vec<u32>>, DetectError> {
         let enc = self
             .tokenizer
             .encode_batch(texts.to_vec(), true)
@@ -193,12 +184,63 @@ impl Embedder {
     }
 }
 
+/// Token ids padded to the longest sequence, (batch, len) u32, and the
+/// mask of real tokens, (batch, len) f32 of 1/0.
+pub(crate) fn pad(seqs: &[&[u32]], device: &Device) -> candle_core::Result<(Tensor, Tensor)> {
+    let b = seqs.len();
+    let len = seqs.iter().map(|s| s.len()).max().unwrap_or(1).max(1);
+    let mut ids = vec![0u32; b * len];
+    let mut mask = vec![0f32; b * len];
+    for (i, s) in seqs.iter().enumerate() {
+        ids[i * len..i * len + s.len()].copy_from_slice(s);
+        mask[i * len..i * len + s.len()].fill(1.0);
+    }
+    Ok((
+        Tensor::from_vec(ids, (b, len), device)?,
+        Tensor::from_vec(mask, (b, len), device)?,
+    ))
+}
+
+/// Mean over real tokens, then L2-normalised (what sentence-transformers
+/// computes). `hidden`: (batch, len, h); `mask`: (batch, len) of 1/0.
+fn masked_mean(hidden: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
+    let m = mask.unsqueeze(2)?; // (b, len, 1)
+    let counts = m.sum(1)?.clamp(1e-9, f32::MAX)?; // (b, 1)
+    let mean = hidden.broadcast_mul(&m)?.sum(1)?.broadcast_div(&counts)?;
+    let norm = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f32::MAX)?;
+    mean.broadcast_div(&norm)
+}
+
+/// The [`POOLINGS`] of the feature layer's states (`deep`) and the earlier
+/// layer's (`early`), (batch, hidden · 4). Shared by inference and adapter
+/// training ([`crate::adapt`]), so both see the same features; built from
+/// differentiable operations only.
+pub(crate) fn pool_features(
+    deep: &Tensor,
+    early: &Tensor,
+    mask: &Tensor,
+) -> candle_core::Result<Tensor> {
+    // Padding gets a large negative so it never wins the max.
+    let pad = ((mask.unsqueeze(2)? - 1.0)? * 1e9)?;
+    let max = deep.broadcast_add(&pad)?.max(1)?;
+    let cls = deep.narrow(1, 0, 1)?.squeeze(1)?;
+    Tensor::cat(
+        &[
+            masked_mean(deep, mask)?,
+            max,
+            cls,
+            masked_mean(early, mask)?,
+        ],
+        1,
+    )
+}
+
 /// Embeddings tagged with the index of the text they belong to.
 type Indexed = Vec<(usize, Vec<f32>)>;
 
 /// Groups indices (already sorted by length) into batches whose padded size
 /// stays within the token budget.
-fn plan_batches(order: &[usize], lens: &[usize]) -> Vec<Vec<usize>> {
+pub(crate) fn plan_batches(order: &[usize], lens: &[usize]) -> Vec<Vec<usize>> {
     let mut batches = Vec::new();
     let mut cur: Vec<usize> = Vec::new();
     for &i in order {
@@ -231,6 +273,10 @@ impl Embed for Embedder {
 
     fn features_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, DetectError> {
         self.run(texts, true)
+    }
+
+    fn apply_adapters(&mut self, adapters: &crate::adapt::Adapters) -> Result<(), DetectError> {
+        Ok(self.model.merge(adapters)?)
     }
 }
 

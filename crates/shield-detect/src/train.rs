@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::detector::{OPERATING_THRESHOLD, combine};
 use crate::error::DetectError;
-use crate::heads::{Head, Heads, sigmoid};
+use crate::heads::{Head, Heads};
 use crate::label::{Label, Scores};
 use crate::model::Embed;
 use crate::rules;
@@ -122,48 +122,12 @@ pub struct Row {
     pub teaches: [bool; 4],
 }
 
-/// A fitted network in the original input space (standardisation kept
-/// separately, as the heads file stores it).
-#[derive(Debug, Clone)]
-pub struct Mlp {
-    pub mean: Vec<f32>,
-    pub scale: Vec<f32>,
-    /// (hidden, inputs)
-    pub w1: Vec<Vec<f32>>,
-    pub b1: Vec<f32>,
-    /// (4, hidden)
-    pub w2: Vec<Vec<f32>>,
-    pub b2: Vec<f32>,
-}
-
-impl Mlp {
-    /// Probabilities for the four labels, in [`Label::ALL`] order.
-    pub fn predict(&self, x: &[f32]) -> [f32; 4] {
-        let z: Vec<f32> = x
-            .iter()
-            .zip(self.mean.iter().zip(&self.scale))
-            .map(|(v, (m, s))| (v - m) / s)
-            .collect();
-        let h: Vec<f32> = self
-            .w1
-            .iter()
-            .zip(&self.b1)
-            .map(|(row, b)| (row.iter().zip(&z).map(|(w, v)| w * v).sum::<f32>() + b).max(0.0))
-            .collect();
-        let mut out = [0f32; 4];
-        for (k, o) in out.iter_mut().enumerate() {
-            *o = sigmoid(self.w2[k].iter().zip(&h).map(|(w, v)| w * v).sum::<f32>() + self.b2[k]);
-        }
-        out
-    }
-}
-
 /// A small deterministic generator (SplitMix64) for initial weights and
 /// batch order, so retraining gives the same heads.
-struct SplitMix(u64);
+pub(crate) struct SplitMix(pub(crate) u64);
 
 impl SplitMix {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -171,7 +135,7 @@ impl SplitMix {
         z ^ (z >> 31)
     }
     /// Uniform in [-1, 1).
-    fn unit(&mut self) -> f32 {
+    pub(crate) fn unit(&mut self) -> f32 {
         (self.next() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
     }
 }
@@ -179,11 +143,48 @@ impl SplitMix {
 /// Fits the network on `rows` (all with the same number of inputs).
 /// Inputs are standardised; weights start Glorot-uniform; each label's loss
 /// is class-balanced over the rows it `teaches`.
-pub fn fit_mlp(rows: &[Row], opts: &TrainOptions) -> Result<Mlp, DetectError> {
-    fit(rows, opts).map_err(|e| DetectError::Training(format!("fitting the heads: {e}")))
+///
+/// Returns [`Heads`] so training scores out-of-fold rows through the same
+/// forward pass the detector serves with. All inputs count as `dim` and
+/// every threshold is 0.5 until [`train_on_features`] fills them in.
+pub fn fit_mlp(rows: &[Row], opts: &TrainOptions) -> Result<Heads, DetectError> {
+    let (mean, scale, w1, b1, w2, b2) =
+        fit(rows, opts).map_err(|e| DetectError::Training(format!("fitting the heads: {e}")))?;
+    Ok(Heads {
+        model: String::new(),
+        dim: mean.len(),
+        rule_features: 0,
+        mean,
+        scale,
+        hidden: w1,
+        hidden_bias: b1,
+        heads: Label::ALL
+            .iter()
+            .zip(w2.into_iter().zip(b2))
+            .map(|(&label, (weights, bias))| Head {
+                label,
+                weights,
+                bias,
+                threshold: 0.5,
+            })
+            .collect(),
+        notes: String::new(),
+        adapters: None,
+    })
 }
 
-fn fit(rows: &[Row], opts: &TrainOptions) -> candle_core::Result<Mlp> {
+/// Standardisation (mean, scale), hidden layer (weights, biases) and
+/// output layer (weights, biases), as plain vectors.
+type Fitted = (
+    Vec<f32>,
+    Vec<f32>,
+    Vec<Vec<f32>>,
+    Vec<f32>,
+    Vec<Vec<f32>>,
+    Vec<f32>,
+);
+
+fn fit(rows: &[Row], opts: &TrainOptions) -> candle_core::Result<Fitted> {
     use candle_core::{Device, Tensor, Var};
     use candle_nn::{AdamW, Optimizer, ParamsAdamW};
     let dev = Device::Cpu;
@@ -206,14 +207,14 @@ fn fit(rows: &[Row], opts: &TrainOptions) -> candle_core::Result<Mlp> {
         *s = s.sqrt().max(1e-6);
     }
     if n == 0 || d == 0 {
-        return Ok(Mlp {
+        return Ok((
             mean,
             scale,
-            w1: vec![vec![0.0; d]; h],
-            b1: vec![0.0; h],
-            w2: vec![vec![0.0; h]; 4],
-            b2: vec![0.0; 4],
-        });
+            vec![vec![0.0; d]; h],
+            vec![0.0; h],
+            vec![vec![0.0; h]; 4],
+            vec![0.0; 4],
+        ));
     }
     let mut x = Vec::with_capacity(n * d);
     for r in rows {
@@ -224,29 +225,10 @@ fn fit(rows: &[Row], opts: &TrainOptions) -> candle_core::Result<Mlp> {
                 .map(|(v, (m, s))| (v - m) / s),
         );
     }
-    // Class weights per label over the rows that teach it, so a rare label
-    // is not drowned out: positives and negatives each carry half the loss.
-    let mut weights = vec![0f32; n * 4];
-    let mut targets = vec![0f32; n * 4];
-    for k in 0..4 {
-        let taught = rows.iter().filter(|r| r.teaches[k]).count().max(1) as f32;
-        let pos = rows
-            .iter()
-            .filter(|r| r.teaches[k] && r.labels[k])
-            .count()
-            .max(1) as f32;
-        let neg = (taught - pos).max(1.0);
-        for (i, r) in rows.iter().enumerate() {
-            if r.teaches[k] {
-                weights[i * 4 + k] = if r.labels[k] {
-                    taught / (2.0 * pos)
-                } else {
-                    taught / (2.0 * neg)
-                };
-            }
-            targets[i * 4 + k] = if r.labels[k] { 1.0 } else { 0.0 };
-        }
-    }
+    let (targets, weights) = balanced_targets(
+        &rows.iter().map(|r| r.labels).collect::<Vec<_>>(),
+        &rows.iter().map(|r| r.teaches).collect::<Vec<_>>(),
+    );
     let x = Tensor::from_vec(x, (n, d), &dev)?;
     let targets = Tensor::from_vec(targets, (n, 4), &dev)?;
     let weights = Tensor::from_vec(weights, (n, 4), &dev)?;
@@ -287,24 +269,76 @@ fn fit(rows: &[Row], opts: &TrainOptions) -> candle_core::Result<Mlp> {
             let z = hidden
                 .matmul(&w2.as_tensor().t()?)?
                 .broadcast_add(b2.as_tensor())?;
-            // Binary cross-entropy from logits, in the overflow-safe form
-            // max(z, 0) − z·y + log(1 + e^−|z|).
-            let bce = ((z.relu()? - (&z * &yb)?)? + (z.abs()?.neg()?.exp()? + 1.0)?.log()?)?;
-            let data = ((bce * &wb)?.sum_all()? / chunk.len() as f64)?;
+            let data = (weighted_bce(&z, &yb, &wb)? / chunk.len() as f64)?;
             let penalty = ((w1.as_tensor().sqr()?.sum_all()?
                 + w2.as_tensor().sqr()?.sum_all()?)?
                 * (0.5 * f64::from(opts.l2) / chunk.len() as f64))?;
             opt.backward_step(&(data + penalty)?)?;
         }
     }
-    Ok(Mlp {
+    Ok((
         mean,
         scale,
-        w1: w1.as_tensor().to_vec2()?,
-        b1: b1.as_tensor().to_vec1()?,
-        w2: w2.as_tensor().to_vec2()?,
-        b2: b2.as_tensor().to_vec1()?,
-    })
+        w1.as_tensor().to_vec2()?,
+        b1.as_tensor().to_vec1()?,
+        w2.as_tensor().to_vec2()?,
+        b2.as_tensor().to_vec1()?,
+    ))
+}
+
+/// Which labels `e` may teach. Sexual threats are left out of the violence
+/// head's training rather than used as its negatives: they share most of
+/// the language of violent threats, and as negatives they taught the head
+/// to doubt real violent threats. (The combiner keeps a sexual threat from
+/// also being reported as violence.)
+pub(crate) fn teaches(e: &Example) -> [bool; 4] {
+    let mut t = [true; 4];
+    t[Label::ThreatViolence.index()] = e.has(Label::ThreatViolence) || !e.has(Label::ThreatSexual);
+    t
+}
+
+/// Targets and loss weights, row-major (rows × 4). Each label is
+/// class-balanced over the rows that teach it, so a rare label is not
+/// drowned out: its positives and its negatives each carry half the loss.
+pub(crate) fn balanced_targets(
+    labels: &[[bool; 4]],
+    teaches: &[[bool; 4]],
+) -> (Vec<f32>, Vec<f32>) {
+    let n = labels.len();
+    let mut weights = vec![0f32; n * 4];
+    let mut targets = vec![0f32; n * 4];
+    for k in 0..4 {
+        let taught = teaches.iter().filter(|t| t[k]).count().max(1) as f32;
+        let pos = labels
+            .iter()
+            .zip(teaches)
+            .filter(|(l, t)| t[k] && l[k])
+            .count()
+            .max(1) as f32;
+        let neg = (taught - pos).max(1.0);
+        for i in 0..n {
+            if teaches[i][k] {
+                weights[i * 4 + k] = if labels[i][k] {
+                    taught / (2.0 * pos)
+                } else {
+                    taught / (2.0 * neg)
+                };
+            }
+            targets[i * 4 + k] = if labels[i][k] { 1.0 } else { 0.0 };
+        }
+    }
+    (targets, weights)
+}
+
+/// Summed, weighted binary cross-entropy from logits `z`, in the
+/// overflow-safe form max(z, 0) − z·y + log(1 + e^−|z|).
+pub(crate) fn weighted_bce(
+    z: &candle_core::Tensor,
+    y: &candle_core::Tensor,
+    w: &candle_core::Tensor,
+) -> candle_core::Result<candle_core::Tensor> {
+    let bce = ((z.relu()? - (z * y)?)? + (z.abs()?.neg()?.exp()? + 1.0)?.log()?)?;
+    (bce * w)?.sum_all()
 }
 
 /// Assigns examples to folds through a fixed pseudo-random permutation, so
@@ -372,21 +406,10 @@ pub fn train_on_features(
     let curated: Vec<Row> = examples
         .iter()
         .zip(features.iter().zip(reports))
-        .map(|(e, (f, r))| {
-            let labels = Label::ALL.map(|l| e.has(l));
-            // Sexual threats are left out of the violence head's training
-            // rather than used as its negatives: they share most of the
-            // language of violent threats, and as negatives they taught the
-            // head to doubt real violent threats. (The combiner keeps a
-            // sexual threat from also being reported as violence.)
-            let mut teaches = [true; 4];
-            teaches[Label::ThreatViolence.index()] =
-                e.has(Label::ThreatViolence) || !e.has(Label::ThreatSexual);
-            Row {
-                inputs: input(f, r),
-                labels,
-                teaches,
-            }
+        .map(|(e, (f, r))| Row {
+            inputs: input(f, r),
+            labels: Label::ALL.map(|l| e.has(l)),
+            teaches: teaches(e),
         })
         .collect();
     // Corpus rows teach the abuse head only: used as negatives for the
@@ -420,15 +443,16 @@ pub fn train_on_features(
             .collect();
         let m = fit_mlp(&train_rows, opts)?;
         for i in (0..n).filter(|&i| fold_of[i] == f) {
-            oof[i] = m.predict(&curated[i].inputs);
+            let p = m.predict(&curated[i].inputs, &[]);
+            oof[i] = Label::ALL.map(|l| p.get(l));
         }
     }
     let all_rows: Vec<Row> = curated.iter().chain(&extra).cloned().collect();
-    let m = fit_mlp(&all_rows, opts)?;
-    let mut heads = Vec::new();
-    for label in Label::ALL {
+    let mut heads = fit_mlp(&all_rows, opts)?;
+    for head in &mut heads.heads {
+        let label = head.label;
         let column: Vec<f32> = oof.iter().map(|p| p[label.index()]).collect();
-        let threshold = pick_threshold(
+        head.threshold = pick_threshold(
             label,
             &column,
             examples,
@@ -436,22 +460,11 @@ pub fn train_on_features(
             opts.beta[label.index()],
             opts.max_hard_fa,
         );
-        heads.push(Head {
-            label,
-            weights: m.w2[label.index()].clone(),
-            bias: m.b2[label.index()],
-            threshold,
-        });
     }
     let heads = Heads {
         model: model_name.to_string(),
         dim,
         rule_features: rules::RULE_FEATURES,
-        mean: m.mean,
-        scale: m.scale,
-        hidden: m.w1,
-        hidden_bias: m.b1,
-        heads,
         notes: format!(
             "one hidden layer of {} ReLU units, AdamW lr {} for {} epochs in batches of {}, l2 {}; thresholds by {}-fold out-of-fold F-beta {:?} after rule combination with at most {} of hard negatives flagged; {} curated examples, {} extra abuse examples",
             opts.hidden,
@@ -465,6 +478,7 @@ pub fn train_on_features(
             n,
             abuse_extra.len()
         ),
+        ..heads
     };
     heads.validate()?;
     Ok(heads)

@@ -165,9 +165,27 @@ async fn sign_out_ends_the_session_on_the_server(db: TestDb) {
     let (mut client, _, link) = demo(&db).await;
     enrol_with_password(&mut client, &link).await;
     let home = client.get("/home").await;
+    // Signed in, the header offers the account, not "Sign in"; on every page.
+    for page in [&home, &client.get("/forces").await] {
+        assert!(
+            page.body
+                .contains(r#"<a href="/home" class="header__link""#)
+        );
+        assert!(
+            !page
+                .body
+                .contains(r#"href="/sign-in" class="header__link""#)
+        );
+    }
     let cookie = client.cookie.clone();
     let page = client.post("/sign-out", &[("csrf", &home.csrf())]).await;
     assert_eq!(page.location.as_deref(), Some("/sign-in?signed_out=1"));
+    let after = client.get("/forces").await;
+    assert!(
+        after
+            .body
+            .contains(r#"<a href="/sign-in" class="header__link""#)
+    );
     // Replaying the old cookie gets nowhere.
     let mut replay = Client::new(client.state.clone());
     replay.cookie = cookie;

@@ -104,7 +104,15 @@ fn jsonl_with_the_model_labels_threat_doxxing_and_clears_the_metaphor() {
     assert!(!stderr.contains("unavailable"), "{stderr}");
     let out = lines(&out.stdout);
     assert_eq!(out.len(), 3);
-    assert_eq!(labels(&out[0]), ["threat_violence"]);
+    // "you traitor" is name-calling as well: abuse may join the threat.
+    let first = labels(&out[0]);
+    assert!(
+        first.contains(&"threat_violence")
+            && first
+                .iter()
+                .all(|&l| l == "threat_violence" || l == "abuse"),
+        "{first:?}"
+    );
     // "Pay her a visit" at a home address is a threat as well as doxxing.
     assert_eq!(labels(&out[1]), ["threat_violence", "doxxing"]);
     assert!(labels(&out[2]).is_empty(), "{}", out[2]);

@@ -10,12 +10,11 @@ mod common;
 use std::collections::BTreeSet;
 
 use axum::http::StatusCode;
-use common::accounts::{csrf_of, session_for, user_of};
+use common::accounts::{active_account, csrf_of, session_for, user_of};
 use common::{Client, enrol_with_password, state};
 use shield::import::{ImportKind, import_file};
 use shield_domain::audit::{AuditAction, AuditEvent, AuditOutcome};
 use shield_domain::{ForceCode, Role};
-use shield_store::accounts::{Enrolment, NewInvitation, NewUser};
 use shield_store::{ImportMode, Store};
 use shield_testkit::{SmtpSink, TestDb, both_backends, shared_data};
 use shield_web::AppState;
@@ -34,59 +33,6 @@ fn worker(state: &AppState, sink: &SmtpSink) -> shield_jobs::Worker {
     shield::mail::worker(&config, state, "http://localhost")
         .unwrap()
         .unwrap()
-}
-
-/// An active account (no credentials needed: the test signs it in directly).
-async fn account(
-    state: &AppState,
-    store: &dyn Store,
-    role: Role,
-    email: &str,
-    candidate: Option<shield_domain::CandidateId>,
-    forces: Vec<ForceCode>,
-) -> shield_domain::UserId {
-    let now = state.clock.now_ms();
-    let audit = AuditEvent::new(
-        AuditAction::parse("invitation_created").unwrap(),
-        AuditOutcome::Success,
-        chrono::DateTime::from_timestamp_millis(now).unwrap(),
-    );
-    let (user_id, invitation_id) = store
-        .invite(
-            &NewUser {
-                role,
-                display_name: "Test Person".into(),
-                email: email.into(),
-                candidate_id: candidate,
-                forces,
-            },
-            &NewInvitation {
-                token_hash: shield_web::auth::token::hash(email),
-                expires_at_ms: now + 60_000,
-                created_by: None,
-            },
-            now,
-            &audit,
-            None,
-        )
-        .await
-        .unwrap();
-    store
-        .complete_enrolment(
-            &Enrolment {
-                invitation_id,
-                user_id,
-                password_phc: None,
-                sealed_totp_secret: None,
-                totp_step: 0,
-                recovery_code_hashes: Vec::new(),
-            },
-            now,
-            &audit,
-        )
-        .await
-        .unwrap();
-    user_id
 }
 
 fn score(page: &common::Page) -> u32 {
@@ -167,9 +113,8 @@ async fn plan_score_briefing_invitation_reminder_and_attendance(db: TestDb) {
 
     // The Thames Valley contact schedules a briefing with one place.
     let tv = ForceCode::parse("E23000029").unwrap();
-    let contact_id = account(
+    let contact_id = active_account(
         &state,
-        db.store.as_ref(),
         Role::ForceContact,
         "tv.contact@police.example",
         None,
@@ -302,9 +247,8 @@ async fn plan_score_briefing_invitation_reminder_and_attendance(db: TestDb) {
         .into_iter()
         .find(|c| c.user.is_none())
         .unwrap();
-    let other_user = account(
+    let other_user = active_account(
         &state,
-        db.store.as_ref(),
         Role::Candidate,
         "other.candidate@civic.example",
         Some(other_candidate.candidate_id),
@@ -449,9 +393,8 @@ async fn outreach_lists_unenrolled_candidates_of_force(db: TestDb) {
     let force = ForceCode::parse("E23000030").unwrap();
     let mut expected = expected_candidates(db.store.as_ref(), &force).await;
     assert!(expected.len() > 50, "{}", expected.len());
-    let contact_id = account(
+    let contact_id = active_account(
         &state,
-        db.store.as_ref(),
         Role::ForceContact,
         "contact@hampshire.police.example",
         None,
@@ -471,9 +414,8 @@ async fn outreach_lists_unenrolled_candidates_of_force(db: TestDb) {
     // Two of them enrol.
     let chosen: Vec<serde_json::Value> = before["candidates"].as_array().unwrap()[..2].to_vec();
     for (i, c) in chosen.iter().enumerate() {
-        account(
+        active_account(
             &state,
-            db.store.as_ref(),
             Role::Candidate,
             &format!("enrolled{i}@candidate.example"),
             Some(shield_domain::CandidateId(
@@ -533,9 +475,8 @@ async fn outreach_reminders_are_limited_and_recorded(db: TestDb) {
     let people = shield::demo::invite_people(&state).await.unwrap();
     let mut claire = Client::new(state.clone());
     enrol_with_password(&mut claire, &people[0].link_path).await;
-    let coordinator = account(
+    let coordinator = active_account(
         &state,
-        db.store.as_ref(),
         Role::Coordinator,
         "coord@shield.example",
         None,
@@ -638,9 +579,8 @@ async fn the_last_place_goes_to_one_of_many_registering_at_once(db: TestDb) {
     let mut users = Vec::new();
     for (i, c) in candidates.iter().enumerate() {
         users.push(
-            account(
+            active_account(
                 &state,
-                db.store.as_ref(),
                 Role::Candidate,
                 &format!("racer{i}@candidate.example"),
                 Some(c.candidate_id),

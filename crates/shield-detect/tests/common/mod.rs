@@ -16,6 +16,12 @@ pub const VOCAB: &[&str] = &[
 ];
 
 pub fn write_tiny_model(dir: &Path) {
+    write_tiny_model_with_layers(dir, 2);
+}
+
+/// Like [`write_tiny_model`] with `layers` encoder layers (adapter training
+/// needs the feature layer, 4, above the earlier pooled layer, 2).
+pub fn write_tiny_model_with_layers(dir: &Path, layers: usize) {
     let config = serde_json::json!({
         "architectures": ["BertModel"],
         "attention_probs_dropout_prob": 0.1,
@@ -28,7 +34,7 @@ pub fn write_tiny_model(dir: &Path) {
         "max_position_embeddings": 64,
         "model_type": "bert",
         "num_attention_heads": 4,
-        "num_hidden_layers": 2,
+        "num_hidden_layers": layers,
         "pad_token_id": 0,
         "position_embedding_type": "absolute",
         "type_vocab_size": 2,
@@ -93,7 +99,7 @@ pub fn write_tiny_model(dir: &Path) {
         rnd(&[2, h]),
     );
     ln(&mut t, "embeddings.LayerNorm");
-    for l in 0..2 {
+    for l in 0..layers {
         let p = format!("encoder.layer.{l}");
         for (name, dout, din) in [
             ("attention.self.query", h, h),
@@ -144,5 +150,6 @@ pub fn tiny_heads() -> shield_detect::heads::Heads {
             })
             .collect(),
         notes: String::new(),
+        adapters: None,
     }
 }

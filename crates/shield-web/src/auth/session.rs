@@ -31,6 +31,18 @@ impl CurrentSession {
     }
 }
 
+tokio::task_local! {
+    /// Whether this request carries a live, signed-in session; set by [`load`] around the
+    /// handler so the page header can offer "Your account" instead of "Sign in" without every
+    /// page's template struct carrying the flag.
+    static SIGNED_IN: bool;
+}
+
+/// Whether the request being handled has a signed-in session (false outside a request).
+pub fn signed_in() -> bool {
+    SIGNED_IN.try_with(|s| *s).unwrap_or(false)
+}
+
 /// Loads the session named by the cookie into the request's extensions.
 pub async fn load(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     if let Some(token) = cookie(request.headers(), COOKIE) {
@@ -61,7 +73,11 @@ pub async fn load(State(state): State<AppState>, mut request: Request, next: Nex
             }
         }
     }
-    next.run(request).await
+    let signed_in = request
+        .extensions()
+        .get::<CurrentSession>()
+        .is_some_and(|s| s.user().is_some());
+    SIGNED_IN.scope(signed_in, next.run(request)).await
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for CurrentSession {

@@ -38,6 +38,19 @@ pub async fn signed_in_for(
     candidate: Option<CandidateId>,
     forces: Vec<ForceCode>,
 ) -> (Client, UserId) {
+    let user_id = active_account(state, role, email, candidate, forces).await;
+    (session_for(state, user_id).await, user_id)
+}
+
+/// An active account with no credentials and no session (tests sign it in with
+/// [`session_for`] when they need to).
+pub async fn active_account(
+    state: &AppState,
+    role: Role,
+    email: &str,
+    candidate: Option<CandidateId>,
+    forces: Vec<ForceCode>,
+) -> UserId {
     let now = state.clock.now_ms();
     let user = NewUser {
         role,
@@ -61,7 +74,13 @@ pub async fn signed_in_for(
         )
         .await
         .unwrap();
-    let enrol = Enrolment {
+    complete(state, invitation_id, user_id).await;
+    user_id
+}
+
+/// Completes an invitation with no password or authenticator: the account becomes active.
+async fn complete(state: &AppState, invitation_id: i64, user_id: UserId) {
+    let enrolment = Enrolment {
         invitation_id,
         user_id,
         password_phc: None,
@@ -71,10 +90,13 @@ pub async fn signed_in_for(
     };
     state
         .store
-        .complete_enrolment(&enrol, now, &audit(state, "enrolment_completed"))
+        .complete_enrolment(
+            &enrolment,
+            state.clock.now_ms(),
+            &audit(state, "enrolment_completed"),
+        )
         .await
         .unwrap();
-    (session_for(state, user_id).await, user_id)
 }
 
 /// A fresh signed-in session for `user` at the clock's time.
@@ -115,22 +137,6 @@ pub async fn activate(state: &AppState, link_path: &str) -> UserId {
         .await
         .unwrap()
         .expect("the invitation exists");
-    let enrolment = Enrolment {
-        invitation_id: invitation.id,
-        user_id: invitation.user_id,
-        password_phc: None,
-        sealed_totp_secret: None,
-        totp_step: 0,
-        recovery_code_hashes: Vec::new(),
-    };
-    state
-        .store
-        .complete_enrolment(
-            &enrolment,
-            state.clock.now_ms(),
-            &audit(state, "enrolment_completed"),
-        )
-        .await
-        .unwrap();
+    complete(state, invitation.id, invitation.user_id).await;
     invitation.user_id
 }
