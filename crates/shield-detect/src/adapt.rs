@@ -17,14 +17,14 @@
 //! The layers below the adapted ones are frozen, so their states are
 //! computed once and reused every epoch.
 use candle_core::{D, Device, Tensor, Var};
-use candle_nn::{AdamW, LayerNorm, Linear, Optimizer, ParamsAdamW};
+use candle_nn::{LayerNorm, Linear, Optimizer};
 use serde::{Deserialize, Serialize};
 
 use crate::bert::FastBert;
 use crate::error::DetectError;
 use crate::model::{Embedder, FEATURE_LAYERS, pad, plan_batches, pool_features};
 use crate::rules;
-use crate::train::{Example, SplitMix, balanced_targets, teaches, weighted_bce};
+use crate::train::{Example, HeadVars, SplitMix, adamw, balanced_targets, shuffle, teaches};
 
 /// One low-rank update `scale · B·A` of a `(outputs, inputs)` weight.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -465,58 +465,28 @@ fn run(
     drop(all);
 
     let h = opts.hidden.max(1);
-    let mut glorot = |rows: usize, cols: usize| -> candle_core::Result<Var> {
-        let bound = (6.0 / (rows + cols) as f32).sqrt();
-        let v: Vec<f32> = (0..rows * cols).map(|_| rng.unit() * bound).collect();
-        Var::from_tensor(&Tensor::from_vec(v, (rows, cols), &dev)?)
-    };
-    let w1 = glorot(h, d)?;
-    let w2 = glorot(4, h)?;
-    let b1 = Var::zeros(h, candle_core::DType::F32, &dev)?;
-    let b2 = Var::zeros(4, candle_core::DType::F32, &dev)?;
-    let mut vars = vec![w1.clone(), b1.clone(), w2.clone(), b2.clone()];
+    let head = HeadVars::new(&mut rng, d, h, &dev)?;
+    let mut vars = head.vars();
     for l in &layers {
         for lv in [&l.qkv, &l.attn_out, &l.inter, &l.out] {
             vars.extend(lv.vars());
         }
     }
-    let mut opt = AdamW::new(
-        vars,
-        ParamsAdamW {
-            lr: f64::from(opts.learning_rate),
-            weight_decay: 0.0,
-            ..ParamsAdamW::default()
-        },
-    )?;
-    let mut shuffle = SplitMix(0x5b0f_f1e5);
+    let mut opt = adamw(vars, opts.learning_rate)?;
+    let mut rng = SplitMix(0x5b0f_f1e5);
     let mut order: Vec<usize> = (0..batches.len()).collect();
     let mut losses = Vec::new();
     for _ in 0..opts.epochs {
         let mut epoch_loss = 0f32;
-        for i in (1..order.len()).rev() {
-            let j = (shuffle.next() % (i as u64 + 1)) as usize;
-            order.swap(i, j);
-        }
+        shuffle(&mut order, &mut rng);
         for &bi in &order {
-            let batch = &batches[bi];
-            let x = features(enc, &layers, batch, scale)?
+            let x = features(enc, &layers, &batches[bi], scale)?
                 .broadcast_sub(&mean)?
                 .broadcast_div(&std)?;
-            let hidden = x
-                .matmul(&w1.as_tensor().t()?)?
-                .broadcast_add(b1.as_tensor())?
-                .relu()?;
-            let z = hidden
-                .matmul(&w2.as_tensor().t()?)?
-                .broadcast_add(b2.as_tensor())?;
-            let n = batch.shape.0 as f64;
             let (y, w) = &goals[bi];
-            let data = (weighted_bce(&z, y, w)? / n)?;
+            let (data, total) = head.loss(&x, y, w, opts.l2)?;
             epoch_loss += data.to_scalar::<f32>()? / batches.len() as f32;
-            let penalty = ((w1.as_tensor().sqr()?.sum_all()?
-                + w2.as_tensor().sqr()?.sum_all()?)?
-                * (0.5 * f64::from(opts.l2) / n))?;
-            opt.backward_step(&(data + penalty)?)?;
+            opt.backward_step(&total)?;
         }
         losses.push(epoch_loss);
     }

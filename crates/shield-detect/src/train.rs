@@ -10,6 +10,8 @@
 use std::io::BufRead;
 use std::path::Path;
 
+use candle_core::{DType, Device, Tensor, Var};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use serde::{Deserialize, Serialize};
 
 use crate::detector::{OPERATING_THRESHOLD, combine};
@@ -185,8 +187,6 @@ type Fitted = (
 );
 
 fn fit(rows: &[Row], opts: &TrainOptions) -> candle_core::Result<Fitted> {
-    use candle_core::{Device, Tensor, Var};
-    use candle_nn::{AdamW, Optimizer, ParamsAdamW};
     let dev = Device::Cpu;
     let n = rows.len();
     let d = rows.first().map_or(0, |r| r.inputs.len());
@@ -233,57 +233,120 @@ fn fit(rows: &[Row], opts: &TrainOptions) -> candle_core::Result<Fitted> {
     let targets = Tensor::from_vec(targets, (n, 4), &dev)?;
     let weights = Tensor::from_vec(weights, (n, 4), &dev)?;
 
-    let mut rng = SplitMix(0x005e_ed0f_5a1e);
-    let mut glorot = |rows_: usize, cols: usize| -> Vec<f32> {
-        let bound = (6.0 / (rows_ + cols) as f32).sqrt();
-        (0..rows_ * cols).map(|_| rng.unit() * bound).collect()
-    };
-    let w1 = Var::from_tensor(&Tensor::from_vec(glorot(h, d), (h, d), &dev)?)?;
-    let w2 = Var::from_tensor(&Tensor::from_vec(glorot(4, h), (4, h), &dev)?)?;
-    let b1 = Var::from_tensor(&Tensor::zeros(h, candle_core::DType::F32, &dev)?)?;
-    let b2 = Var::from_tensor(&Tensor::zeros(4, candle_core::DType::F32, &dev)?)?;
-    let mut opt = AdamW::new(
-        vec![w1.clone(), b1.clone(), w2.clone(), b2.clone()],
-        ParamsAdamW {
-            lr: f64::from(opts.learning_rate),
-            weight_decay: 0.0,
-            ..ParamsAdamW::default()
-        },
-    )?;
+    let head = HeadVars::new(&mut SplitMix(0x005e_ed0f_5a1e), d, h, &dev)?;
+    let mut opt = adamw(head.vars(), opts.learning_rate)?;
     let mut order: Vec<u32> = (0..n as u32).collect();
-    let mut shuffle = SplitMix(0x0ba7_c4e5);
+    let mut rng = SplitMix(0x0ba7_c4e5);
     for _ in 0..opts.epochs {
-        for i in (1..n).rev() {
-            let j = (shuffle.next() % (i as u64 + 1)) as usize;
-            order.swap(i, j);
-        }
+        shuffle(&mut order, &mut rng);
         for chunk in order.chunks(opts.batch.max(1)) {
             let idx = Tensor::from_slice(chunk, chunk.len(), &dev)?;
-            let xb = x.index_select(&idx, 0)?;
-            let yb = targets.index_select(&idx, 0)?;
-            let wb = weights.index_select(&idx, 0)?;
-            let hidden = xb
-                .matmul(&w1.as_tensor().t()?)?
-                .broadcast_add(b1.as_tensor())?
-                .relu()?;
-            let z = hidden
-                .matmul(&w2.as_tensor().t()?)?
-                .broadcast_add(b2.as_tensor())?;
-            let data = (weighted_bce(&z, &yb, &wb)? / chunk.len() as f64)?;
-            let penalty = ((w1.as_tensor().sqr()?.sum_all()?
-                + w2.as_tensor().sqr()?.sum_all()?)?
-                * (0.5 * f64::from(opts.l2) / chunk.len() as f64))?;
-            opt.backward_step(&(data + penalty)?)?;
+            let (_, total) = head.loss(
+                &x.index_select(&idx, 0)?,
+                &targets.index_select(&idx, 0)?,
+                &weights.index_select(&idx, 0)?,
+                opts.l2,
+            )?;
+            opt.backward_step(&total)?;
         }
     }
     Ok((
         mean,
         scale,
-        w1.as_tensor().to_vec2()?,
-        b1.as_tensor().to_vec1()?,
-        w2.as_tensor().to_vec2()?,
-        b2.as_tensor().to_vec1()?,
+        head.w1.as_tensor().to_vec2()?,
+        head.b1.as_tensor().to_vec1()?,
+        head.w2.as_tensor().to_vec2()?,
+        head.b2.as_tensor().to_vec1()?,
     ))
+}
+
+/// The heads' trainable weights as candle variables: the hidden layer
+/// (hidden × inputs) and the four outputs (4 × hidden), Glorot-uniform
+/// from `rng`, biases zero. [`fit_mlp`] and adapter training
+/// ([`crate::adapt`]) both train this network.
+pub(crate) struct HeadVars {
+    pub(crate) w1: Var,
+    pub(crate) b1: Var,
+    pub(crate) w2: Var,
+    pub(crate) b2: Var,
+}
+
+impl HeadVars {
+    pub(crate) fn new(
+        rng: &mut SplitMix,
+        inputs: usize,
+        hidden: usize,
+        dev: &Device,
+    ) -> candle_core::Result<Self> {
+        let mut glorot = |rows: usize, cols: usize| -> candle_core::Result<Var> {
+            let bound = (6.0 / (rows + cols) as f32).sqrt();
+            let v: Vec<f32> = (0..rows * cols).map(|_| rng.unit() * bound).collect();
+            Var::from_tensor(&Tensor::from_vec(v, (rows, cols), dev)?)
+        };
+        let w1 = glorot(hidden, inputs)?;
+        let w2 = glorot(4, hidden)?;
+        Ok(HeadVars {
+            w1,
+            w2,
+            b1: Var::zeros(hidden, DType::F32, dev)?,
+            b2: Var::zeros(4, DType::F32, dev)?,
+        })
+    }
+
+    pub(crate) fn vars(&self) -> Vec<Var> {
+        vec![
+            self.w1.clone(),
+            self.b1.clone(),
+            self.w2.clone(),
+            self.b2.clone(),
+        ]
+    }
+
+    /// For standardised rows `x` with targets `y` and loss weights `w`:
+    /// the class-weighted cross-entropy averaged over the rows, and that
+    /// plus the L2 penalty 0.5·l2·‖W‖² per row (what is minimised).
+    pub(crate) fn loss(
+        &self,
+        x: &Tensor,
+        y: &Tensor,
+        w: &Tensor,
+        l2: f32,
+    ) -> candle_core::Result<(Tensor, Tensor)> {
+        let n = x.dim(0)? as f64;
+        let hidden = x
+            .matmul(&self.w1.as_tensor().t()?)?
+            .broadcast_add(self.b1.as_tensor())?
+            .relu()?;
+        let z = hidden
+            .matmul(&self.w2.as_tensor().t()?)?
+            .broadcast_add(self.b2.as_tensor())?;
+        let data = (weighted_bce(&z, y, w)? / n)?;
+        let penalty = ((self.w1.as_tensor().sqr()?.sum_all()?
+            + self.w2.as_tensor().sqr()?.sum_all()?)?
+            * (0.5 * f64::from(l2) / n))?;
+        let total = (&data + penalty)?;
+        Ok((data, total))
+    }
+}
+
+/// AdamW without weight decay (the L2 term is in the loss).
+pub(crate) fn adamw(vars: Vec<Var>, learning_rate: f32) -> candle_core::Result<AdamW> {
+    AdamW::new(
+        vars,
+        ParamsAdamW {
+            lr: f64::from(learning_rate),
+            weight_decay: 0.0,
+            ..ParamsAdamW::default()
+        },
+    )
+}
+
+/// Fisher–Yates shuffle driven by `rng`, so batch order is reproducible.
+pub(crate) fn shuffle<T>(order: &mut [T], rng: &mut SplitMix) {
+    for i in (1..order.len()).rev() {
+        let j = (rng.next() % (i as u64 + 1)) as usize;
+        order.swap(i, j);
+    }
 }
 
 /// Which labels `e` may teach. Sexual threats are left out of the violence
@@ -332,7 +395,7 @@ pub(crate) fn balanced_targets(
 
 /// Summed, weighted binary cross-entropy from logits `z`, in the
 /// overflow-safe form max(z, 0) − z·y + log(1 + e^−|z|).
-pub(crate) fn weighted_bce(
+fn weighted_bce(
     z: &candle_core::Tensor,
     y: &candle_core::Tensor,
     w: &candle_core::Tensor,
