@@ -310,7 +310,17 @@ pub fn training_features(
 ) -> Result<Vec<Vec<f32>>, DetectError> {
     let go = || -> Result<Vec<Vec<f32>>, AdaptError> {
         let enc = embedder.encoder();
-        let (first, _, early) = frozen_prefix(enc, adapters.layers.len())?;
+        let (first, deep, early) = frozen_prefix(enc, adapters.layers.len())?;
+        // The training path runs the adapted layers in order straight after
+        // the frozen ones; anything else is not what training produced.
+        let expected: Vec<usize> = (first + 1..=deep).collect();
+        let got: Vec<usize> = adapters.layers.iter().map(|a| a.layer).collect();
+        if got != expected {
+            return Err(DetectError::InvalidHeads(format!(
+                "adapters for encoder layers {got:?}, but training adapts {expected:?}"
+            ))
+            .into());
+        }
         let layers = adapters
             .layers
             .iter()

@@ -156,6 +156,13 @@ fn mismatched_adapters_are_refused() {
         .unwrap_err();
     assert!(err.to_string().contains("layer 9"), "{err}");
 
+    let texts = ["i will kill you"];
+    let err = adapt::training_features(&e, &deep, &texts).unwrap_err();
+    assert!(err.to_string().contains("[9, 4]"), "{err}");
+    let mut zero = a.clone();
+    zero.layers[0].layer = 0;
+    assert!(adapt::training_features(&e, &zero, &texts).is_err());
+
     let mut narrow: Adapters = a.clone();
     narrow.layers[0].inter.b.pop();
     assert!(
