@@ -122,10 +122,11 @@ def main():
     print("train:", summary(train))
     print("eval: ", summary(evl))
 
-    # holdout/ was written by us later, in a different voice; holdout2/ and
-    # holdout3/ by independent writers who never saw the training data (the
-    # fifth and ninth of twelve). None of them is trained on.
-    for folder in ("holdout", "holdout2", "holdout3"):
+    # holdout/ was written by us later, in a different voice; holdout2/,
+    # holdout3/ and holdout4/ by independent writers who never saw the
+    # training data (w5, w9 and w20, each picked before its text was read).
+    # None of them is trained on.
+    for folder in ("holdout", "holdout2", "holdout3", "holdout4"):
         hold = read_holdout(ROOT / "data" / folder, folder)
         with open(ROOT / "data" / f"{folder}.jsonl", "w", encoding="utf-8") as f:
             for r in hold:
