@@ -20,7 +20,7 @@ use candle_core::{D, Device, Tensor, Var};
 use candle_nn::{LayerNorm, Linear, Optimizer};
 use serde::{Deserialize, Serialize};
 
-use crate::bert::FastBert;
+use crate::bert::{FastBert, attention_mask};
 use crate::error::DetectError;
 use crate::model::{Embedder, FEATURE_LAYERS, pad, plan_batches, pool_features};
 use crate::rules;
@@ -275,7 +275,7 @@ fn prepare(
         batches.push(Batch {
             x: states[0].reshape((b * len, hidden))?,
             early: states[1].clone(),
-            mask_add: ((mask.ones_like()? - &mask)? * -1e9f64)?.reshape((b, 1, 1, len))?,
+            mask_add: attention_mask(&mask)?,
             mask,
             rule: Tensor::from_vec(rule, (b, rules::RULE_FEATURES), &dev)?,
             shape: (b, len),

@@ -194,8 +194,7 @@ impl FastBert {
                     .forward(&Tensor::zeros(1, DType::U32, dev)?)?,
             )?;
         let mut x = self.emb_ln.forward(&x)?.reshape((b * len, self.hidden))?;
-        // Additive mask: 0 for real tokens, a large negative for padding.
-        let mask_add = ((mask.ones_like()? - mask)? * -1e9f64)?.reshape((b, 1, 1, len))?;
+        let mask_add = attention_mask(mask)?;
 
         let mut states: Vec<(usize, Tensor)> = Vec::new();
         for (i, layer) in self.layers[..depth].iter().enumerate() {
@@ -306,4 +305,15 @@ mod tests {
             );
         }
     }
+}
+
+/// The additive attention mask for a (batch, len) 0/1 token mask: 0 for real
+/// tokens and a large negative for padding, shaped (batch, 1, 1, len) to
+/// broadcast over heads and queries. Shared by inference and adapter training
+/// so both mask padding identically.
+pub(crate) fn attention_mask(mask: &Tensor) -> Result<Tensor> {
+    let (b, len) = mask.dims2()?;
+    (mask.ones_like()? - mask)?
+        .affine(-1e9, 0.0)?
+        .reshape((b, 1, 1, len))
 }

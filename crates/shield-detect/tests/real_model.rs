@@ -40,11 +40,11 @@ fn committed_heads_meet_targets_on_eval_split() {
     let report = eval::evaluate(&d, &data);
     eprintln!("{} in {:.1?}", report.to_text(), t.elapsed());
     // Regression guards just under the level measured when the heads were
-    // committed (threat recall 0.874 with 4.4% of hard negatives flagged;
-    // doxxing recall 0.917 with 3.1%). The project's targets are 0.95 and 5%
+    // committed (threat recall 0.886 with 4.8% of hard negatives flagged;
+    // doxxing recall 0.928 with 3.6%). The project's targets are 0.95 and 5%
     // on text written by others; see the crate README for where they stand.
     assert!(
-        report.threat_recall >= 0.85,
+        report.threat_recall >= 0.86,
         "threat recall {}",
         report.threat_recall
     );
@@ -60,9 +60,14 @@ fn committed_heads_meet_targets_on_eval_split() {
         .unwrap();
     assert!(dox.recall >= 0.90, "doxxing recall {}", dox.recall);
     assert!(report.hard_negative_doxxing_rate <= 0.05);
-    // The two independent writers' held-out sets, never trained on
-    // (measured 0.893 at 7.4% and 0.566 at 2.5%).
-    for (file, at_least) in [("data/holdout2.jsonl", 0.85), ("data/holdout3.jsonl", 0.53)] {
+    // The three independent writers' held-out sets, never trained on
+    // (measured 0.898 at 7.0%, 0.621 at 2.5% and 0.845 at 12.4%: the false
+    // alarms are over budget on two of them, which is why issue 8 is open).
+    for (file, at_least) in [
+        ("data/holdout2.jsonl", 0.87),
+        ("data/holdout3.jsonl", 0.59),
+        ("data/holdout4.jsonl", 0.82),
+    ] {
         let blind = train::load_examples(&root().join(file)).unwrap();
         let report = eval::evaluate(&d, &blind);
         eprintln!("held out ({file}):\n{}", report.to_text());

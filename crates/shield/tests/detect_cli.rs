@@ -163,3 +163,73 @@ fn malformed_line_exits_non_zero_naming_the_line() {
     assert!(stderr.contains("line 2"), "{stderr}");
     assert_eq!(lines(&out.stdout).len(), 1, "the line before is answered");
 }
+
+/// The first `n` lines of the committed training split, as a small training file.
+fn small_training_file(dir: &std::path::Path, n: usize) -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shield-detect");
+    let all = std::fs::read_to_string(root.join("data/train.jsonl")).unwrap();
+    let path = dir.join("small.jsonl");
+    let head: Vec<&str> = all.lines().take(n).collect();
+    std::fs::write(&path, head.join("\n") + "\n").unwrap();
+    path
+}
+
+#[test]
+fn train_reuses_committed_adapters_and_refuses_heads_without_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_training_file(dir.path(), 300);
+    let committed =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shield-detect/heads/heads.json");
+    let model = repo_model_dir();
+    let out = dir.path().join("heads.json");
+    let run = shield()
+        .args(["detect", "train", "--model"])
+        .arg(&model)
+        .arg("--data")
+        .arg(&data)
+        .arg("--adapters-from")
+        .arg(&committed)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(stderr.contains("reusing the encoder adapters"), "{stderr}");
+    let read = |p: &std::path::Path| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    let (new, old) = (read(&out), read(&committed));
+    assert!(new["adapters"].is_object(), "the new heads carry adapters");
+    assert_eq!(new["adapters"], old["adapters"], "carried over unchanged");
+    assert_ne!(
+        new["heads"], old["heads"],
+        "the heads themselves were retrained"
+    );
+
+    // Heads trained without adapters cannot lend any: the error names the file
+    // and nothing is written.
+    let mut plain = new.clone();
+    plain.as_object_mut().unwrap().remove("adapters");
+    let plain_path = dir.path().join("plain.json");
+    std::fs::write(&plain_path, plain.to_string()).unwrap();
+    let out2 = dir.path().join("never.json");
+    let run = shield()
+        .args(["detect", "train", "--model"])
+        .arg(&model)
+        .arg("--data")
+        .arg(&data)
+        .arg("--adapters-from")
+        .arg(&plain_path)
+        .arg("--out")
+        .arg(&out2)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success());
+    assert!(
+        stderr.contains("plain.json carries no encoder adapters"),
+        "{stderr}"
+    );
+    assert!(!out2.exists());
+}
