@@ -283,6 +283,17 @@ impl InplaceOp1 for FastGelu {
     }
 }
 
+/// The additive attention mask for a (batch, len) 0/1 token mask: 0 for real
+/// tokens and a large negative for padding, shaped (batch, 1, 1, len) to
+/// broadcast over heads and queries. Shared by inference and adapter training
+/// so both mask padding identically.
+pub(crate) fn attention_mask(mask: &Tensor) -> Result<Tensor> {
+    let (b, len) = mask.dims2()?;
+    (mask.ones_like()? - mask)?
+        .affine(-1e9, 0.0)?
+        .reshape((b, 1, 1, len))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,15 +316,4 @@ mod tests {
             );
         }
     }
-}
-
-/// The additive attention mask for a (batch, len) 0/1 token mask: 0 for real
-/// tokens and a large negative for padding, shaped (batch, 1, 1, len) to
-/// broadcast over heads and queries. Shared by inference and adapter training
-/// so both mask padding identically.
-pub(crate) fn attention_mask(mask: &Tensor) -> Result<Tensor> {
-    let (b, len) = mask.dims2()?;
-    (mask.ones_like()? - mask)?
-        .affine(-1e9, 0.0)?
-        .reshape((b, 1, 1, len))
 }

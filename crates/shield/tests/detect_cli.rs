@@ -180,19 +180,21 @@ fn train_reuses_committed_adapters_and_refuses_heads_without_them() {
     let data = small_training_file(dir.path(), 300);
     let committed =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shield-detect/heads/heads.json");
-    let model = repo_model_dir();
+    let train = |adapters_from: &std::path::Path, out: &std::path::Path| {
+        shield()
+            .args(["detect", "train", "--model"])
+            .arg(repo_model_dir())
+            .arg("--data")
+            .arg(&data)
+            .arg("--adapters-from")
+            .arg(adapters_from)
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap()
+    };
     let out = dir.path().join("heads.json");
-    let run = shield()
-        .args(["detect", "train", "--model"])
-        .arg(&model)
-        .arg("--data")
-        .arg(&data)
-        .arg("--adapters-from")
-        .arg(&committed)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let run = train(&committed, &out);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{stderr}");
     assert!(stderr.contains("reusing the encoder adapters"), "{stderr}");
@@ -214,17 +216,7 @@ fn train_reuses_committed_adapters_and_refuses_heads_without_them() {
     let plain_path = dir.path().join("plain.json");
     std::fs::write(&plain_path, plain.to_string()).unwrap();
     let out2 = dir.path().join("never.json");
-    let run = shield()
-        .args(["detect", "train", "--model"])
-        .arg(&model)
-        .arg("--data")
-        .arg(&data)
-        .arg("--adapters-from")
-        .arg(&plain_path)
-        .arg("--out")
-        .arg(&out2)
-        .output()
-        .unwrap();
+    let run = train(&plain_path, &out2);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(!run.status.success());
     assert!(
