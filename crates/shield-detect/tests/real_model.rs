@@ -100,12 +100,12 @@ fn retraining_from_data_reproduces_quality() {
     let eval_data = train::load_examples(&root().join("data/eval.jsonl")).unwrap();
     let report = eval::evaluate(&d, &eval_data);
     eprintln!("retrained:\n{} in {:.1?}", report.to_text(), t.elapsed());
-    // Measured 0.897 with 5.2% of hard negatives flagged: without the abuse
-    // corpus (which only the abuse head reads) the out-of-fold thresholds
-    // come out a little lower than the committed ones.
+    // Measured 0.875 with 3.9% of hard negatives flagged (debug build, stop
+    // 14). Without the abuse corpus (which only the abuse head reads) the
+    // out-of-fold thresholds differ a little from the committed ones.
     assert!(report.threat_recall >= 0.85, "{}", report.threat_recall);
     assert!(
-        report.hard_negative_threat_rate <= 0.06,
+        report.hard_negative_threat_rate <= 0.05,
         "{}",
         report.hard_negative_threat_rate
     );
