@@ -75,7 +75,7 @@ pub enum DetectCommand {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
         /// Epochs of encoder adapter (LoRA) training before the heads; 0 trains the heads on the
-        /// plain encoder. With adapters, training takes about 16 minutes in a release build.
+        /// plain encoder. With adapters, training takes about 21 minutes in a release build.
         #[arg(long, default_value_t = AdaptOptions::default().epochs)]
         adapt_epochs: usize,
         /// Rank of each adapter; the adapter strength (alpha / rank) stays 2 at any rank.
@@ -149,6 +149,12 @@ pub fn run(args: DetectArgs) -> anyhow::Result<()> {
             ref adapters_from,
             max_hard_fa,
         }) => {
+            if !(0.0..=1.0).contains(&max_hard_fa) {
+                bail!("--max-hard-fa is a share of hard negatives, from 0 to 1; got {max_hard_fa}");
+            }
+            if adapt_rank == 0 {
+                bail!("--adapt-rank must be at least 1");
+            }
             let data = data
                 .clone()
                 .unwrap_or_else(|| locate("crates/shield-detect/data/train.jsonl"));

@@ -225,3 +225,28 @@ fn train_reuses_committed_adapters_and_refuses_heads_without_them() {
     );
     assert!(!out2.exists());
 }
+
+#[test]
+fn train_rejects_out_of_range_options_before_reading_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("heads.json");
+    for (args, says) in [
+        (
+            ["--max-hard-fa", "5"],
+            "--max-hard-fa is a share of hard negatives, from 0 to 1; got 5",
+        ),
+        (["--adapt-rank", "0"], "--adapt-rank must be at least 1"),
+    ] {
+        let run = shield()
+            .args(["detect", "train", "--data", "/nonexistent.jsonl"])
+            .args(args)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(!run.status.success());
+        assert!(stderr.contains(says), "{stderr}");
+        assert!(!out.exists());
+    }
+}
