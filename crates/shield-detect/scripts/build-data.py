@@ -122,16 +122,28 @@ def main():
     print("train:", summary(train))
     print("eval: ", summary(evl))
 
-    # holdout/ was written by us later, in a different voice; holdout2/,
-    # holdout3/ and holdout4/ by independent writers who never saw the
-    # training data (w5, w9 and w20, each picked before its text was read).
-    # None of them is trained on.
-    for folder in ("holdout", "holdout2", "holdout3", "holdout4"):
+    # holdout/ was written by us later, in a different voice; holdout2/ to
+    # holdout5/ by independent writers who never saw the training data (w5,
+    # w9, w20 and w26, each picked before its text was read). None of them
+    # is trained on.
+    for folder in ("holdout", "holdout2", "holdout3", "holdout4", "holdout5"):
         hold = read_holdout(ROOT / "data" / folder, folder)
         with open(ROOT / "data" / f"{folder}.jsonl", "w", encoding="utf-8") as f:
             for r in hold:
                 f.write(json.dumps(r, ensure_ascii=False) + "\n")
         print(f"{folder}:", summary(hold))
+
+    # panel/wN/: eight more independent writers (w34-w41) written in stop 15
+    # to measure the committed detector on many unseen writers at once; not
+    # trained on in the stop they were written. Kinds end in `_wN`.
+    panel = []
+    for folder in sorted((ROOT / "data" / "panel").iterdir(), key=lambda p: int(p.name[1:])):
+        for path in sorted(folder.glob("*.txt")):
+            panel += read_file(path, f"{path.stem}_{folder.name}")
+    with open(ROOT / "data" / "panel.jsonl", "w", encoding="utf-8") as f:
+        for r in panel:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    print("panel:", summary(panel))
 
 
 def read_holdout(folder, suffix):

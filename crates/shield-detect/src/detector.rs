@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::DetectError;
 use crate::heads::Heads;
 use crate::label::{Label, Scores, Span};
-use crate::model::{Embed, Embedder};
+use crate::model::{Embed, Embedder, MAX_WINDOWS, WINDOW_TOKENS};
 use crate::rules::{self, Context, RuleReport};
 
 /// Every label is reported when its combined score reaches this value.
@@ -167,14 +167,19 @@ impl Detector {
     /// says so, because a safety service should degrade, not go dark.
     pub fn analyse_batch(&self, texts: &[&str]) -> Vec<Analysis> {
         let reports: Vec<RuleReport> = texts.par_iter().map(|t| rules::check(t)).collect();
+        let mut cut = vec![false; texts.len()];
         let (head_scores, failure) = match &self.model {
-            Some((embedder, heads)) => match embedder.features_batch(texts) {
-                Ok(feats) => (
+            Some((embedder, heads)) => match embedder.window_features_batch(texts) {
+                Ok(windows) => (
                     Some((
-                        feats
+                        windows
                             .iter()
                             .zip(&reports)
-                            .map(|(f, r)| heads.predict(f, &r.features()))
+                            .zip(&mut cut)
+                            .map(|((w, r), cut)| {
+                                *cut = w.cut;
+                                strongest_window(heads, &w.features, &r.features())
+                            })
                             .collect::<Vec<_>>(),
                         heads.thresholds(),
                     )),
@@ -193,10 +198,32 @@ impl Detector {
                 if let Some(f) = &failure {
                     a.notes.push(f.clone());
                 }
+                if cut[i] {
+                    a.notes.push(format!(
+                        "long message: the model read the first {MAX_WINDOWS} windows of {WINDOW_TOKENS} tokens (about 600 words); the rules read all of it"
+                    ));
+                }
                 a
             })
             .collect()
     }
+}
+
+/// Head probabilities for a message read in windows: per label, the
+/// strongest window. A threat in the last paragraph of a long letter is
+/// as much a threat as one in the first, and averaging the windows would
+/// dilute it by the benign rest.
+fn strongest_window(heads: &Heads, windows: &[Vec<f32>], rule_features: &[f32]) -> Scores {
+    let mut best = Scores::default();
+    for (k, f) in windows.iter().enumerate() {
+        let p = heads.predict(f, rule_features);
+        for label in Label::ALL {
+            if k == 0 || p.get(label) > best.get(label) {
+                best.set(label, p.get(label));
+            }
+        }
+    }
+    best
 }
 
 /// Maps a head probability onto the operating scale so that the head's

@@ -166,3 +166,42 @@ fn heads_of_wrong_size_are_rejected() {
     let err = Detector::load(dir.path(), &hp).unwrap_err();
     assert!(err.to_string().contains("7"), "{err}");
 }
+
+/// Long texts are read in overlapping windows; the tiny model's length (64)
+/// is also the window length, so the first window is what `features_batch`
+/// (truncation) reads. Past `MAX_WINDOWS` the text is cut and the result
+/// says so.
+#[test]
+fn long_texts_are_read_in_windows_up_to_the_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    common::write_tiny_model(dir.path());
+    let e = Embedder::load(dir.path()).unwrap();
+    // The tiny model takes 64 tokens, so windows of 64 sharing 32.
+    let medium = "hello world ".repeat(100); // 200 tokens + [CLS] [SEP]
+    let huge = "hello world ".repeat(800);
+    let texts = [
+        "hello world",
+        medium.as_str(),
+        huge.as_str(),
+        medium.as_str(),
+    ];
+    let w = e.window_features_batch(&texts).unwrap();
+    let truncated = e.features_batch(&texts).unwrap();
+    assert_eq!(w.len(), texts.len());
+    assert_eq!((w[0].features.len(), w[0].cut), (1, false));
+    assert_eq!((w[1].features.len(), w[1].cut), (6, false));
+    assert_eq!(
+        (w[2].features.len(), w[2].cut),
+        (shield_detect::model::MAX_WINDOWS, true)
+    );
+    assert_eq!(w[1], w[3], "identical texts read identically");
+    for (windows, first) in w.iter().zip(&truncated) {
+        assert!(windows.features.iter().all(|f| f.len() == e.feature_dim()));
+        for (a, b) in windows.features[0].iter().zip(first) {
+            assert!(
+                (a - b).abs() < 1e-4,
+                "the first window is the truncated text"
+            );
+        }
+    }
+}

@@ -89,6 +89,15 @@ pub enum DetectCommand {
         /// chosen.
         #[arg(long, default_value_t = TrainOptions::default().max_hard_fa)]
         max_hard_fa: f32,
+        /// Choose thresholds on folds of random rows instead of whole writers (the behaviour
+        /// before stop 15; kept for comparison).
+        #[arg(long)]
+        row_folds: bool,
+        /// Writers (the `wN` ending of an example's kind) held out of adapter training whose rows
+        /// alone set the thresholds, so the thresholds are set on scores for writers the encoder
+        /// never saw. Comma-separated, e.g. `w3,w14`.
+        #[arg(long, value_name = "WRITERS", value_delimiter = ',')]
+        calibration_writers: Vec<String>,
     },
     /// Precision, recall and F1 per label, threat recall and hard-negative false alarms.
     Eval {
@@ -148,6 +157,8 @@ pub fn run(args: DetectArgs) -> anyhow::Result<()> {
             adapt_rank,
             ref adapters_from,
             max_hard_fa,
+            row_folds,
+            ref calibration_writers,
         }) => {
             if !(0.0..=1.0).contains(&max_hard_fa) {
                 bail!("--max-hard-fa is a share of hard negatives, from 0 to 1; got {max_hard_fa}");
@@ -162,6 +173,14 @@ pub fn run(args: DetectArgs) -> anyhow::Result<()> {
                 .clone()
                 .unwrap_or_else(|| locate("crates/shield-detect/heads/heads.json"));
             let examples = train::load_examples(&data)?;
+            for w in calibration_writers {
+                if !examples.iter().any(|e| train::writer_of(&e.kind) == w) {
+                    bail!(
+                        "--calibration-writers: no example in {} comes from writer {w:?}",
+                        data.display()
+                    );
+                }
+            }
             let dir = model_dir(&args);
             let mut embedder = Embedder::load(&dir).with_context(|| {
                 format!(
@@ -171,6 +190,8 @@ pub fn run(args: DetectArgs) -> anyhow::Result<()> {
             })?;
             let mut opts = TrainOptions {
                 max_hard_fa,
+                folds_by_writer: !row_folds,
+                calibration_writers: calibration_writers.clone(),
                 ..TrainOptions::default()
             };
             if let Some(csv) = davidson {
@@ -196,7 +217,18 @@ pub fn run(args: DetectArgs) -> anyhow::Result<()> {
                     alpha: 2.0 * adapt_rank as f32,
                     ..AdaptOptions::default()
                 };
-                let a = adapt::adapt(&embedder, &examples, &adapt_opts)?;
+                // Calibration writers stay out of adapter training, so the
+                // thresholds are set on text the encoder never saw.
+                let adapt_on: Vec<_> = examples
+                    .iter()
+                    .filter(|e| {
+                        !calibration_writers
+                            .iter()
+                            .any(|w| w == train::writer_of(&e.kind))
+                    })
+                    .cloned()
+                    .collect();
+                let a = adapt::adapt(&embedder, &adapt_on, &adapt_opts)?;
                 embedder.apply_adapters(&a)?;
                 eprintln!(
                     "adapted encoder layers {:?} in {:.1}s",

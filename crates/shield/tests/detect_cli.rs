@@ -250,3 +250,49 @@ fn train_rejects_out_of_range_options_before_reading_anything() {
         assert!(!out.exists());
     }
 }
+
+#[test]
+fn train_sets_thresholds_on_the_calibration_writers_and_refuses_unknown_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_training_file(dir.path(), 300);
+    let committed =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shield-detect/heads/heads.json");
+    let train = |writers: &str, out: &std::path::Path| {
+        shield()
+            .args(["detect", "train", "--model"])
+            .arg(repo_model_dir())
+            .arg("--data")
+            .arg(&data)
+            .arg("--adapters-from")
+            .arg(&committed)
+            .args(["--calibration-writers", writers])
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+
+    // A writer the data does not hold is named, with the file, and nothing
+    // is written.
+    let never = dir.path().join("never.json");
+    let run = train("w3,w999", &never);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success());
+    assert!(
+        stderr.contains("no example in") && stderr.contains("small.jsonl"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("\"w999\""), "{stderr}");
+    assert!(!never.exists());
+
+    let out = dir.path().join("heads.json");
+    let run = train("w3,w14", &out);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    let heads: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let notes = heads["notes"].as_str().unwrap();
+    assert!(
+        notes.contains("5-fold by-writer") && notes.contains("on the rows of writers w3, w14 only"),
+        "{notes}"
+    );
+}
