@@ -174,24 +174,39 @@ fn small_training_file(dir: &std::path::Path, n: usize) -> PathBuf {
     path
 }
 
+fn committed_heads() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shield-detect/heads/heads.json")
+}
+
+/// `shield detect train` on `data`, heads only, on the adapters of
+/// `adapters_from`, with `extra` arguments, writing `out`.
+fn train_heads(
+    data: &std::path::Path,
+    adapters_from: &std::path::Path,
+    extra: &[&str],
+    out: &std::path::Path,
+) -> std::process::Output {
+    shield()
+        .args(["detect", "train", "--model"])
+        .arg(repo_model_dir())
+        .arg("--data")
+        .arg(data)
+        .arg("--adapters-from")
+        .arg(adapters_from)
+        .args(extra)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn train_reuses_committed_adapters_and_refuses_heads_without_them() {
     let dir = tempfile::tempdir().unwrap();
     let data = small_training_file(dir.path(), 300);
-    let committed =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shield-detect/heads/heads.json");
+    let committed = committed_heads();
     let train = |adapters_from: &std::path::Path, out: &std::path::Path| {
-        shield()
-            .args(["detect", "train", "--model"])
-            .arg(repo_model_dir())
-            .arg("--data")
-            .arg(&data)
-            .arg("--adapters-from")
-            .arg(adapters_from)
-            .arg("--out")
-            .arg(out)
-            .output()
-            .unwrap()
+        train_heads(&data, adapters_from, &[], out)
     };
     let out = dir.path().join("heads.json");
     let run = train(&committed, &out);
@@ -255,21 +270,9 @@ fn train_rejects_out_of_range_options_before_reading_anything() {
 fn train_sets_thresholds_on_the_calibration_writers_and_refuses_unknown_ones() {
     let dir = tempfile::tempdir().unwrap();
     let data = small_training_file(dir.path(), 300);
-    let committed =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shield-detect/heads/heads.json");
+    let committed = committed_heads();
     let train = |writers: &str, out: &std::path::Path| {
-        shield()
-            .args(["detect", "train", "--model"])
-            .arg(repo_model_dir())
-            .arg("--data")
-            .arg(&data)
-            .arg("--adapters-from")
-            .arg(&committed)
-            .args(["--calibration-writers", writers])
-            .arg("--out")
-            .arg(out)
-            .output()
-            .unwrap()
+        train_heads(&data, &committed, &["--calibration-writers", writers], out)
     };
 
     // A writer the data does not hold is named, with the file, and nothing
