@@ -124,9 +124,14 @@ def main():
 
     # holdout/ was written by us later, in a different voice; holdout2/ to
     # holdout5/ by independent writers who never saw the training data (w5,
-    # w9, w20 and w26, each picked before its text was read). None of them
-    # is trained on.
-    for folder in ("holdout", "holdout2", "holdout3", "holdout4", "holdout5"):
+    # w9, w20 and w26, each picked before its text was read). long/ (w42,
+    # stop 16) is long letters only, 150-650 words: benign ones with
+    # dangerous-looking words inside, and threats buried after at least 100
+    # words, to measure reading in windows. long2/ (w43, the threat
+    # anywhere) and long3/ (w44) likewise, measured once at the end of stop
+    # 16, while long/ was used to choose how to read long letters. None of
+    # them is trained on.
+    for folder in ("holdout", "holdout2", "holdout3", "holdout4", "holdout5", "long", "long2", "long3"):
         hold = read_holdout(ROOT / "data" / folder, folder)
         with open(ROOT / "data" / f"{folder}.jsonl", "w", encoding="utf-8") as f:
             for r in hold:

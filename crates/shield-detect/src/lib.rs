@@ -37,6 +37,8 @@ pub mod reference;
 pub mod rules;
 pub mod train;
 
-pub use detector::{Analysis, Detector, ModelStatus, OPERATING_THRESHOLD, Tier, combine, rescale};
+pub use detector::{
+    Analysis, Detector, ModelStatus, OPERATING_THRESHOLD, Tier, WINDOW_CUT, combine, rescale,
+};
 pub use error::DetectError;
 pub use label::{Label, Scores, Span};

@@ -71,8 +71,10 @@ pub trait Embed: Sync {
         Ok(self
             .features_batch(texts)?
             .into_iter()
-            .map(|f| Windows {
+            .zip(texts)
+            .map(|(f, t)| Windows {
                 features: vec![f],
+                ranges: vec![(0, t.len())],
                 cut: false,
             })
             .collect())
@@ -116,6 +118,10 @@ pub const POOLINGS: [&str; 4] = [
 pub struct Windows {
     /// One feature vector per window, in reading order.
     pub features: Vec<Vec<f32>>,
+    /// The byte range of the text each window read; `(0, len)` for a text
+    /// read whole. The detector runs the rules on each window's own text
+    /// so the heads see the context flags of the words they are reading.
+    pub ranges: Vec<(usize, usize)>,
     /// Whether the text went on past the last window.
     pub cut: bool,
 }
@@ -159,6 +165,33 @@ pub fn windows(ids: &[u32], max: usize, max_windows: usize) -> (Vec<Vec<u32>>, b
         }
         start += stride;
     }
+}
+
+/// The byte range of the text that each of [`windows`]' windows reads,
+/// from the tokenizer's byte offsets (`offsets[i]` belongs to token `i`,
+/// `[CLS]` at 0). A text read in one window is `(0, len)` whole, as the
+/// rules have always read it.
+fn window_ranges(
+    ws: &[Vec<u32>],
+    offsets: &[(usize, usize)],
+    len: usize,
+    max: usize,
+) -> Vec<(usize, usize)> {
+    if ws.len() <= 1 {
+        return vec![(0, len)];
+    }
+    let stride = WINDOW_TOKENS.min(max) - 2 - WINDOW_OVERLAP;
+    ws.iter()
+        .enumerate()
+        .map(|(k, w)| {
+            // Body tokens k*stride .. k*stride + w.len() - 2, shifted by one for [CLS].
+            let first = 1 + k * stride;
+            let last = first + w.len() - 3;
+            let start = offsets.get(first).map_or(0, |o| o.0);
+            let end = offsets.get(last).map_or(len, |o| o.1).max(start);
+            (start, end)
+        })
+        .collect()
 }
 
 /// A loaded BERT sentence-embedding model.
@@ -393,8 +426,15 @@ impl Embedder {
         let mut seqs = Vec::new();
         let mut owner = Vec::new();
         let mut cut = Vec::with_capacity(unique.len());
+        let mut ranges = Vec::with_capacity(unique.len());
         for (i, e) in enc.iter().enumerate() {
             let (ws, c) = windows(e.get_ids(), self.max_len, MAX_WINDOWS);
+            ranges.push(window_ranges(
+                &ws,
+                e.get_offsets(),
+                unique[i].len(),
+                self.max_len,
+            ));
             owner.extend(std::iter::repeat_n(i, ws.len()));
             seqs.extend(ws);
             cut.push(c);
@@ -402,8 +442,10 @@ impl Embedder {
         let feats = self.forward_all(&seqs, true)?;
         let mut by_unique: Vec<Windows> = cut
             .into_iter()
-            .map(|cut| Windows {
+            .zip(ranges)
+            .map(|(cut, ranges)| Windows {
                 features: Vec::new(),
+                ranges,
                 cut,
             })
             .collect();

@@ -204,4 +204,39 @@ fn long_texts_are_read_in_windows_up_to_the_cap() {
             );
         }
     }
+    // Each window says which stretch of the text it read, so the rules can
+    // read the same words: a short text whole, a long one in overlapping
+    // stretches from its start to its end (or to the cap).
+    assert_eq!(w[0].ranges, vec![(0, texts[0].len())]);
+    for (i, windows) in w.iter().enumerate() {
+        assert_eq!(windows.ranges.len(), windows.features.len());
+        assert_eq!(windows.ranges[0].0, 0);
+        for pair in windows.ranges.windows(2) {
+            let ((a0, b0), (a1, b1)) = (pair[0], pair[1]);
+            assert!(
+                a0 < a1 && a1 < b0 && b0 < b1,
+                "{pair:?} overlap and advance"
+            );
+        }
+        let (a, b) = *windows.ranges.last().unwrap();
+        let read = &texts[i][a..b];
+        assert!(
+            read.starts_with("hello") || read.starts_with("world"),
+            "{read:?}"
+        );
+        assert!(
+            read.ends_with("hello") || read.ends_with("world"),
+            "{read:?}"
+        );
+        if !windows.cut {
+            assert_eq!(
+                b,
+                texts[i].trim_end().len(),
+                "the last window reads to the end"
+            );
+        }
+    }
+    // Six windows of 62 body tokens sharing 32: 2 + 5 * 30 + ... words.
+    let (a, b) = w[1].ranges[1];
+    assert_eq!(medium[a..b].split_whitespace().count(), 62);
 }

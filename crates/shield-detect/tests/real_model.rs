@@ -81,6 +81,29 @@ fn committed_heads_meet_targets_on_eval_split() {
             report.threat_recall
         );
     }
+    // Long letters by three more writers (stop 16 measured threat recall
+    // 0.945, 0.857 and 0.786 with 21.2%, 11.7% and 15.7% of benign letters
+    // flagged; windows at the short-message threshold had flagged 28-31%).
+    // Guards on both sides, as the window bar trades one for the other.
+    for (file, at_least, at_most) in [
+        ("data/long.jsonl", 0.92, 0.25),
+        ("data/long2.jsonl", 0.83, 0.15),
+        ("data/long3.jsonl", 0.76, 0.19),
+    ] {
+        let letters = train::load_examples(&root().join(file)).unwrap();
+        let report = eval::evaluate(&d, &letters);
+        eprintln!("long letters ({file}):\n{}", report.to_text());
+        assert!(
+            report.threat_recall >= at_least,
+            "{file}: threat recall {}",
+            report.threat_recall
+        );
+        assert!(
+            report.hard_negative_threat_rate <= at_most,
+            "{file}: benign letters flagged {}",
+            report.hard_negative_threat_rate
+        );
+    }
 }
 
 /// Retrains the heads in full on the encoder with the committed adapters
@@ -116,8 +139,11 @@ fn retraining_from_data_reproduces_quality() {
 }
 
 /// The model reads a long letter in windows, so a threat after the first
-/// 128 tokens still reaches it (before windows, this letter scored 0.09); past the window cap the analysis says the
-/// model stopped while the rules read on.
+/// 128 tokens still reaches it (before windows, this letter scored 0.09).
+/// Each window is read with the rules' findings on its own words, so a
+/// "reported it to the police" paragraph earlier does not excuse the
+/// threat, and the analysis says which passage the model found. Past the
+/// window cap the analysis says the model stopped while the rules read on.
 #[test]
 fn a_threat_late_in_a_long_letter_reaches_the_model() {
     let d = Detector::load(&model_dir(), &root().join("heads/heads.json")).unwrap();
@@ -126,19 +152,47 @@ fn a_threat_late_in_a_long_letter_reaches_the_model() {
         I have asked for it to be fixed twice and nobody has come. The bins are also collected \
         late every other week and the street lights by the school crossing keep going out, \
         which worries the parents. ";
+    let reported = "Last year someone smashed my car window and I reported it to the police, \
+        who never came back to me. ";
     let threat = "Sort it out or I will come to your house and stab you, I mean it.";
     let alone = d.analyse(threat);
-    let late = format!("{}{threat}", preamble.repeat(2));
-    let a = d.analyse(&late);
     let model =
         |a: &shield_detect::Analysis| a.model_scores.as_ref().unwrap().get(Label::ThreatViolence);
     assert!(model(&alone) >= 0.5, "{alone:?}");
+
+    let plain = format!("{}{threat}", preamble.repeat(2));
+    let a = d.analyse(&plain);
+    assert!(a.labels.contains(&Label::ThreatViolence), "{a:?}");
+
+    let late = format!("{reported}{}{threat}", preamble.repeat(2));
+    let a = d.analyse(&late);
+    assert!(
+        a.contexts
+            .contains(&shield_detect::rules::Context::ReportedThreat),
+        "{a:?}"
+    );
     assert!(
         model(&a) >= 0.5,
-        "the threat after ~150 words must reach the model: {a:?}"
+        "the threat after ~150 words and a reported crime must reach the model: {a:?}"
     );
     assert!(a.labels.contains(&Label::ThreatViolence));
-    assert!(!a.notes.iter().any(|n| n.contains("long message")));
+    let start = late.chars().count() - threat.chars().count();
+    let passage = a
+        .notes
+        .iter()
+        .find_map(|n| n.strip_prefix("threat_violence: long message read in windows; the model's strongest passage is chars "))
+        .unwrap_or_else(|| panic!("{:?}", a.notes));
+    let (from, to) = passage.split_once("..").unwrap();
+    let (from, to): (usize, usize) = (from.parse().unwrap(), to.parse().unwrap());
+    assert!(
+        from < start && to == late.chars().count(),
+        "{passage} holds the threat at {start}.."
+    );
+    assert!(
+        !a.notes
+            .iter()
+            .any(|n| n.contains("the model read the first"))
+    );
 
     let endless = format!("{}{threat}", preamble.repeat(20));
     let a = d.analyse(&endless);
