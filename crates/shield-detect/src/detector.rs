@@ -61,6 +61,12 @@ pub struct Analysis {
     pub contexts: Vec<Context>,
     /// Plain-language notes: suppressed rules, damping applied.
     pub notes: Vec<String>,
+    /// On a message read in windows, for each label the model flagged, the
+    /// window it scored highest, in character offsets. Not a matched
+    /// phrase like [`Analysis::spans`]: it tells the reader of a long
+    /// letter where to look.
+    #[serde(default)]
+    pub passages: Vec<Span>,
 }
 
 /// The detector the rest of the service calls.
@@ -246,12 +252,17 @@ impl Read {
                     .model_scores
                     .is_some_and(|m| m.get(*label) >= OPERATING_THRESHOLD);
                 if by_model {
-                    let (s, e) = passages[label.index()];
+                    let (start, end) = passages[label.index()];
+                    let (start, end) = (map.char_index(start), map.char_index(end));
                     a.notes.push(format!(
-                        "{label}: long message read in windows; the model's strongest passage is chars {}..{}",
-                        map.char_index(s),
-                        map.char_index(e)
+                        "{label}: long message read in windows; the model's strongest passage is chars {start}..{end}"
                     ));
+                    a.passages.push(Span {
+                        label: *label,
+                        start,
+                        end,
+                        reason: "the passage of this long message the model found strongest".into(),
+                    });
                 }
             }
         }
@@ -424,6 +435,7 @@ pub fn combine(report: RuleReport, head: Option<(Scores, [f32; 4])>) -> Analysis
         model_scores,
         contexts: report.contexts,
         notes,
+        passages: Vec::new(),
     }
 }
 

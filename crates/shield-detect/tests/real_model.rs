@@ -193,6 +193,16 @@ fn a_threat_late_in_a_long_letter_reaches_the_model() {
             .iter()
             .any(|n| n.contains("the model read the first"))
     );
+    let p = a
+        .passages
+        .iter()
+        .find(|p| p.label == Label::ThreatViolence)
+        .unwrap();
+    assert_eq!(
+        (p.start, p.end),
+        (from, to),
+        "the passage is structured too"
+    );
 
     let endless = format!("{}{threat}", preamble.repeat(20));
     let a = d.analyse(&endless);

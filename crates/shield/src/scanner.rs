@@ -69,9 +69,11 @@ impl Scanner for DetectScanner {
                             Flag::Abuse => Label::Abuse,
                         })
                     }),
+                    // Rule matches, and on a long letter the passage the model flagged.
                     highlights: a
                         .spans
                         .iter()
+                        .chain(&a.passages)
                         .map(|s| Highlight {
                             flag: flag(s.label),
                             start: s.start,

@@ -1,7 +1,7 @@
 //! Issue 8 in the app: a candidate pastes messages or uploads an export, sees the flagged ones
 //! by severity with the matched words highlighted, and reports one in one click, the message
-//! becoming evidence with its SHA-256 recorded. The rules tier is used (deterministic, no model
-//! files needed); the model path is the same code behind `DetectScanner::load`.
+//! becoming evidence with its SHA-256 recorded. The rules tier is used (deterministic) except in
+//! the long-letter test, which loads the model to see the passage it flagged marked on the page.
 
 mod common;
 
@@ -18,6 +18,7 @@ both_backends!(
     one_click_report_makes_a_report_with_the_message_as_evidence,
     scan_api_returns_labels_scores_and_spans,
     opted_in_high_confidence_threats_are_reported_once_by_themselves,
+    a_long_letter_flagged_by_the_model_marks_the_passage,
 );
 
 const THREAT: &str = "I will stab you tomorrow at your surgery";
@@ -26,9 +27,13 @@ const ABUSE: &str = "you are a useless lying idiot";
 const FINE: &str = "Great speech today, well done";
 
 async fn claire(db: &TestDb) -> Client {
+    claire_with(db, shield::scanner::DetectScanner::rules_only()).await
+}
+
+async fn claire_with(db: &TestDb, scanner: shield::scanner::DetectScanner) -> Client {
     shield::demo::load(db.store.as_ref()).await.unwrap();
     let (state, _) = state(db.store.clone());
-    let state = state.with_scanner(Arc::new(shield::scanner::DetectScanner::rules_only()));
+    let state = state.with_scanner(Arc::new(scanner));
     let people = shield::demo::invite_people(&state).await.unwrap();
     let mut client = Client::new(state);
     enrol_with_password(&mut client, &people[0].link_path).await;
@@ -296,5 +301,56 @@ async fn opted_in_high_confidence_threats_are_reported_once_by_themselves(db: Te
         events
             .iter()
             .any(|e| e.event.action().as_str() == "scan_settings_changed")
+    );
+}
+
+/// With the model (fetched by `scripts/fetch-model`, as the test command does), a threat at the
+/// end of a long letter that opens by mentioning a crime reported to the police is flagged by the
+/// model, and the page marks the passage the model read it in, since no rule phrase survives to
+/// be highlighted.
+async fn a_long_letter_flagged_by_the_model_marks_the_passage(db: TestDb) {
+    let models =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/all-MiniLM-L6-v2");
+    let mut c = claire_with(&db, shield::scanner::DetectScanner::load(&models)).await;
+    let csrf = c.get("/scan").await.csrf();
+    assert!(
+        c.get("/scan")
+            .await
+            .text()
+            .contains("rules and the MiniLM model"),
+        "the model is installed"
+    );
+    let preamble = "Dear Councillor, I am writing again about the pavements near the park and the bus \
+        shelter by the shops, which has been broken for three months. My neighbours and I have \
+        asked for it to be fixed twice and nobody has come. The bins are also collected late \
+        every other week and the street lights by the school crossing keep going out, which \
+        worries the parents. ";
+    let letter = format!(
+        "Last year someone smashed my car window and I reported it to the police, who never came \
+         back to me. {}Sort it out or I will come to your house and stab you, I mean it.",
+        preamble.repeat(2)
+    );
+    let page = c
+        .post_multipart("/scan", &[("csrf", &csrf), ("messages", &letter)], &[])
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+    let html = page.body.split("id=\"results\"").nth(1).map(str::to_owned);
+    let html = html.unwrap_or_else(|| panic!("{}", page.text()));
+    assert!(
+        html.contains("the passage of this long message the model found strongest"),
+        "{html}"
+    );
+    let marked = html
+        .split("<mark>")
+        .nth(1)
+        .and_then(|m| m.split("</mark>").next());
+    let marked = marked.unwrap_or_else(|| panic!("nothing marked: {html}"));
+    assert!(
+        marked.ends_with("I will come to your house and stab you, I mean it."),
+        "{marked}"
+    );
+    assert!(
+        !marked.contains("reported it"),
+        "only the passage is marked: {marked}"
     );
 }
