@@ -147,7 +147,7 @@ pub fn windows(ids: &[u32], max: usize, max_windows: usize) -> (Vec<Vec<u32>>, b
     let (cls, sep) = (ids[0], ids[ids.len() - 1]);
     let body = &ids[1..ids.len() - 1];
     let width = window - 2;
-    let stride = width - WINDOW_OVERLAP;
+    let stride = window_stride(max);
     let mut out = Vec::new();
     let mut start = 0;
     loop {
@@ -167,6 +167,12 @@ pub fn windows(ids: &[u32], max: usize, max_windows: usize) -> (Vec<Vec<u32>>, b
     }
 }
 
+/// Body tokens from one window's start to the next's, for a model that
+/// takes `max` tokens; only meaningful when [`windows`] cuts more than one.
+fn window_stride(max: usize) -> usize {
+    WINDOW_TOKENS.min(max) - 2 - WINDOW_OVERLAP
+}
+
 /// The byte range of the text that each of [`windows`]' windows reads,
 /// from the tokenizer's byte offsets (`offsets[i]` belongs to token `i`,
 /// `[CLS]` at 0). A text read in one window is `(0, len)` whole, as the
@@ -180,7 +186,7 @@ fn window_ranges(
     if ws.len() <= 1 {
         return vec![(0, len)];
     }
-    let stride = WINDOW_TOKENS.min(max) - 2 - WINDOW_OVERLAP;
+    let stride = window_stride(max);
     ws.iter()
         .enumerate()
         .map(|(k, w)| {
