@@ -4,7 +4,7 @@
 //! self-contained SVG so reports need no plotting stack.
 use serde::Serialize;
 
-use crate::detector::{Analysis, Detector, OPERATING_THRESHOLD};
+use crate::detector::{Analysis, Detector, OPERATING_THRESHOLD, REVIEW_THRESHOLD};
 use crate::label::Label;
 use crate::train::Example;
 
@@ -51,6 +51,11 @@ pub struct Report {
     pub hard_negative_doxxing_rate: f32,
     /// Share of hard negatives flagged with any label.
     pub hard_negative_any_rate: f32,
+    /// Threat recall counting the messages put up for a second look
+    /// ([`Analysis::review`]) as found.
+    pub threat_recall_with_review: f32,
+    /// Share of hard negatives flagged as a threat or put up for a look.
+    pub hard_negative_threat_or_review_rate: f32,
     pub misses: Vec<Miss>,
 }
 
@@ -110,6 +115,8 @@ pub fn score(examples: &[Example], analyses: &[Analysis]) -> Report {
         .iter()
         .filter(|&&i| threat(&analyses[i].labels))
         .count();
+    let seen = |a: &Analysis| threat(&a.labels) || !a.review.is_empty();
+    let caught_or_review = threats.iter().filter(|&&i| seen(&analyses[i])).count();
     let hard: Vec<usize> = (0..examples.len())
         .filter(|&i| examples[i].is_hard_negative())
         .collect();
@@ -121,6 +128,7 @@ pub fn score(examples: &[Example], analyses: &[Analysis]) -> Report {
         .iter()
         .filter(|&&i| analyses[i].labels.contains(&Label::Doxxing))
         .count();
+    let hn_review = hard.iter().filter(|&&i| seen(&analyses[i])).count();
     let hn_any = hard
         .iter()
         .filter(|&&i| !analyses[i].labels.is_empty())
@@ -152,6 +160,8 @@ pub fn score(examples: &[Example], analyses: &[Analysis]) -> Report {
         hard_negative_threat_rate: ratio(hn_threat, hard.len()),
         hard_negative_doxxing_rate: ratio(hn_dox, hard.len()),
         hard_negative_any_rate: ratio(hn_any, hard.len()),
+        threat_recall_with_review: ratio(caught_or_review, threats.len()),
+        hard_negative_threat_or_review_rate: ratio(hn_review, hard.len()),
         misses,
     }
 }
@@ -208,6 +218,11 @@ impl Report {
             100.0 * self.hard_negative_threat_rate,
             100.0 * self.hard_negative_doxxing_rate,
             100.0 * self.hard_negative_any_rate
+        );
+        s += &format!(
+            "with the second look (threat scores from {REVIEW_THRESHOLD} on messages read whole): threat recall {:.3}, hard negatives flagged or put up {:.1}%\n",
+            self.threat_recall_with_review,
+            100.0 * self.hard_negative_threat_or_review_rate
         );
         s
     }

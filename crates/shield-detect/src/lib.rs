@@ -38,7 +38,8 @@ pub mod rules;
 pub mod train;
 
 pub use detector::{
-    Analysis, Detector, ModelStatus, OPERATING_THRESHOLD, Tier, WINDOW_CUT, combine, rescale,
+    Analysis, Detector, ModelStatus, OPERATING_THRESHOLD, REVIEW_THRESHOLD, Tier, WINDOW_CUT,
+    combine, rescale,
 };
 pub use error::DetectError;
 pub use label::{Label, Scores, Span};

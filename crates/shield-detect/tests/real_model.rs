@@ -60,17 +60,28 @@ fn committed_heads_meet_targets_on_eval_split() {
         .unwrap();
     assert!(dox.recall >= 0.90, "doxxing recall {}", dox.recall);
     assert!(report.hard_negative_doxxing_rate <= 0.05);
+    // The second look (`REVIEW_THRESHOLD`, chosen here: the lowest cut
+    // keeping flags plus looks within 10% of hard negatives) measured 0.945
+    // with 9.1%.
+    assert!(
+        report.threat_recall_with_review >= 0.93,
+        "with the second look {}",
+        report.threat_recall_with_review
+    );
+    assert!(report.hard_negative_threat_or_review_rate <= 0.10);
     // The independent writers' held-out sets and the eight-writer panel,
     // never trained on (stop 15 measured 0.863 at 3.5%, 0.596 at 3.3%,
     // 0.825 at 12.4%, 0.853 at 15.6% and 0.808 at 3.7%: recall is short of
     // 0.95 everywhere and the false alarms are over budget on two writers,
-    // which is why issue 8 is open).
-    for (file, at_least) in [
-        ("data/holdout2.jsonl", 0.84),
-        ("data/holdout3.jsonl", 0.57),
-        ("data/holdout4.jsonl", 0.80),
-        ("data/holdout5.jsonl", 0.83),
-        ("data/panel.jsonl", 0.79),
+    // which is why issue 8 is open). The last figure guards recall counting
+    // the messages put up for a second look (stop 17 measured 0.924, 0.697,
+    // 0.933, 0.949 and 0.902).
+    for (file, at_least, with_look) in [
+        ("data/holdout2.jsonl", 0.84, 0.90),
+        ("data/holdout3.jsonl", 0.57, 0.67),
+        ("data/holdout4.jsonl", 0.80, 0.91),
+        ("data/holdout5.jsonl", 0.83, 0.92),
+        ("data/panel.jsonl", 0.79, 0.88),
     ] {
         let blind = train::load_examples(&root().join(file)).unwrap();
         let report = eval::evaluate(&d, &blind);
@@ -79,6 +90,11 @@ fn committed_heads_meet_targets_on_eval_split() {
             report.threat_recall >= at_least,
             "{file}: blind threat recall {}",
             report.threat_recall
+        );
+        assert!(
+            report.threat_recall_with_review >= with_look,
+            "{file}: with the second look {}",
+            report.threat_recall_with_review
         );
     }
     // Long letters by three more writers (stop 16 measured threat recall

@@ -173,6 +173,17 @@ pub mod page {
     pub async fn fill(c: &Client, css: &str, value: &str) {
         arrive(c, css).await.send_keys(value).await.expect("type");
     }
+
+    /// Saves what the browser shows as `NAME.png` in the folder `SHIELD_SCREENSHOTS` names,
+    /// when it is set, so a person can look at a journey's pages; otherwise does nothing.
+    pub async fn snapshot(c: &Client, name: &str) {
+        let Some(dir) = std::env::var_os("SHIELD_SCREENSHOTS") else {
+            return;
+        };
+        let png = c.screenshot().await.expect("screenshot");
+        let path = std::path::Path::new(&dir).join(format!("{name}.png"));
+        std::fs::write(&path, png).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
 }
 
 /// The W3C WebAuthn WebDriver extension: virtual authenticators for passkey journeys.

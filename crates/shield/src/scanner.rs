@@ -82,6 +82,7 @@ impl Scanner for DetectScanner {
                         })
                         .collect(),
                     notes: a.notes,
+                    review: a.review.into_iter().map(flag).collect(),
                 }
             })
             .collect()

@@ -1,7 +1,8 @@
 //! Issue 8 in the app: a candidate pastes messages or uploads an export, sees the flagged ones
 //! by severity with the matched words highlighted, and reports one in one click, the message
 //! becoming evidence with its SHA-256 recorded. The rules tier is used (deterministic) except in
-//! the long-letter test, which loads the model to see the passage it flagged marked on the page.
+//! the long-letter test, which loads the model to see the passage it flagged marked on the page,
+//! and the second-look test, which needs the model's scores under the line.
 
 mod common;
 
@@ -19,6 +20,7 @@ both_backends!(
     scan_api_returns_labels_scores_and_spans,
     opted_in_high_confidence_threats_are_reported_once_by_themselves,
     a_long_letter_flagged_by_the_model_marks_the_passage,
+    a_threat_close_to_the_line_is_put_up_for_a_look,
 );
 
 const THREAT: &str = "I will stab you tomorrow at your surgery";
@@ -352,5 +354,71 @@ async fn a_long_letter_flagged_by_the_model_marks_the_passage(db: TestDb) {
     assert!(
         !marked.contains("reported it"),
         "only the passage is marked: {marked}"
+    );
+}
+
+/// A threat the model scores under the line but within the review band (the committed heads
+/// give it about 0.38; flagged from 0.5, put up for a look from 0.2) is listed apart from the
+/// flagged messages, not styled as a threat, and one click reports it as the threat it came
+/// close to. If retrained heads move this message out of the band, pick another near 0.35.
+async fn a_threat_close_to_the_line_is_put_up_for_a_look(db: TestDb) {
+    const CLOSE: &str = "i'll cave your head in with a brick";
+    let models =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/all-MiniLM-L6-v2");
+    let mut c = claire_with(&db, shield::scanner::DetectScanner::load(&models)).await;
+    let csrf = c.get("/scan").await.csrf();
+    let pasted = format!("{FINE}\n\n{CLOSE}\n\n{THREAT}");
+    let page = c
+        .post_multipart("/scan", &[("csrf", &csrf), ("messages", &pasted)], &[])
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+    let html = page.body.split("id=\"results\"").nth(1).unwrap().to_owned();
+    assert!(html.contains("1 of 3 messages flagged"), "{html}");
+    let (flagged, looks) = html
+        .split_once("id=\"close\"")
+        .unwrap_or_else(|| panic!("no second-look section: {html}"));
+    assert!(flagged.contains("will stab you") && !flagged.contains(CLOSE));
+    assert!(looks.contains("1 more worth a look"), "{looks}");
+    assert!(looks.contains("Close to: Threat of violence"), "{looks}");
+    assert!(looks.contains("cave your head in"), "{looks}");
+    assert!(!looks.contains("tag--red") && !html.contains(FINE));
+    // The API says the same.
+    let body: serde_json::Value = serde_json::from_str(
+        &c.post_json(
+            "/api/scan",
+            &csrf,
+            &serde_json::json!({ "messages": [{ "id": "c", "text": CLOSE }, { "id": "f", "text": FINE }] }),
+        )
+        .await
+        .text(),
+    )
+    .unwrap();
+    assert_eq!(body["results"][0]["labels"], serde_json::json!([]));
+    assert_eq!(
+        body["results"][0]["review"],
+        serde_json::json!(["threat_violence"])
+    );
+    assert_eq!(body["results"][1]["review"], serde_json::json!([]));
+    // One click: reported as the threat it came close to, saying it was not flagged.
+    let page = c
+        .post("/scan/report", &[("csrf", &csrf), ("text", CLOSE)])
+        .await;
+    let location = page.location.clone().expect("a redirect to the new report");
+    let id: i64 = location
+        .trim_start_matches("/reports/")
+        .split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let report = db.store.report(id).await.unwrap().unwrap();
+    assert_eq!(
+        report.category,
+        shield_domain::report::Category::ThreatOfViolence
+    );
+    let html = c.get(&location).await.text();
+    assert!(
+        html.contains("Not flagged by the message scanner, but close to a threat of violence"),
+        "{html}"
     );
 }

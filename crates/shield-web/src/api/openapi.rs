@@ -102,7 +102,7 @@ pub(crate) fn document() -> Value {
             "/api/scan": { "post": { "operationId": "scanMessages", "summary": "Scan up to 500 messages for threats, sexual threats, doxxing and abuse (rules, plus the model when installed); nothing is stored",
                 "parameters": [ csrf_header(), { "name": "candidate", "in": "query", "required": false, "schema": { "type": "integer" } } ],
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["messages"], "properties": { "messages": { "type": "array", "maxItems": 500, "items": { "type": "object", "required": ["text"], "properties": { "id": {}, "text": { "type": "string" } } } } } } } } },
-                "responses": with_errors(json!({ "200": { "description": "One result per message, in order: id, labels over the thresholds, scores, spans (character offsets) and notes" }, "400": { "description": "No messages, or more than 500" } })) } },
+                "responses": with_errors(json!({ "200": { "description": "One result per message, in order: id, labels over the thresholds, scores, spans (character offsets), notes, and review: threat labels not flagged but scored close to the line, worth a person's look" }, "400": { "description": "No messages, or more than 500" } })) } },
             "/api/reports/{id}/messages": { "post": { "operationId": "sendReportMessage", "summary": "A secure message on a report; the other side gets a content-free email",
                 "parameters": [ id_param(), csrf_header() ],
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["body"], "properties": { "body": { "type": "string" } } } } } },

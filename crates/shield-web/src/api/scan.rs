@@ -66,6 +66,7 @@ pub(crate) async fn scan(
                     .collect::<serde_json::Map<String, Value>>(),
                 "spans": v.highlights.iter().map(|h| json!({ "label": h.flag.key(), "start": h.start, "end": h.end, "reason": h.reason })).collect::<Vec<_>>(),
                 "notes": v.notes,
+                "review": v.review.iter().map(|f| f.key()).collect::<Vec<_>>(),
             })
         })
         .collect();

@@ -1,6 +1,8 @@
 //! `/scan`: a candidate (or a delegate with the Report grant) pastes messages or uploads an
-//! export; flagged messages are listed by severity with the matched words highlighted; one
-//! click makes a report of a message, with the message as evidence and its SHA-256 recorded.
+//! export; flagged messages are listed by severity with the matched words highlighted, and
+//! threats the model scored close to the line are listed apart as worth a look (the detector
+//! misses some threats, and a candidate can read a short list it is unsure of); one click makes
+//! a report of a message, with the message as evidence and its SHA-256 recorded.
 
 use askama::Template;
 use axum::extract::{Multipart, State};
@@ -19,6 +21,9 @@ use crate::html::layout::FieldProblem;
 use crate::scan::{Flag, Message, Verdict, parse_export, parse_pasted, runs, scan_blocking};
 use crate::{AppError, AppState};
 
+/// A message with the scanner's verdict on it.
+type Scanned = (Message, Verdict);
+
 /// Largest upload: a 10 MB export plus the pasted text.
 pub(crate) const MAX_SCAN_BODY: usize = 11 * 1024 * 1024;
 
@@ -34,6 +39,8 @@ pub(crate) struct FlaggedRow {
     pub notes: Vec<String>,
     /// The report the scanner raised by itself for this message (opt-in), if any.
     pub auto_report: Option<(i64, String)>,
+    /// Threats this message came close to without being flagged for them.
+    pub close_to: Vec<&'static str>,
 }
 
 /// The operating-scale score (0.5 = flagged) at which an opted-in candidate's threats are
@@ -51,6 +58,8 @@ struct ScanPage {
     problems: Vec<FieldProblem>,
     scanned: Option<usize>,
     flagged: Vec<FlaggedRow>,
+    /// Messages not flagged but close to a threat: for the candidate's own look.
+    looks: Vec<FlaggedRow>,
     auto_report: bool,
     saved: bool,
 }
@@ -108,16 +117,24 @@ pub(crate) async fn form(
         problems: Vec::new(),
         scanned: None,
         flagged: Vec::new(),
+        looks: Vec::new(),
     };
     crate::html::page(StatusCode::OK, &page)
 }
 
 fn row(message: Message, verdict: &Verdict) -> FlaggedRow {
-    let top = verdict.flags.first().copied().unwrap_or(Flag::Abuse);
+    let top = verdict
+        .flags
+        .first()
+        .or(verdict.review.first())
+        .copied()
+        .unwrap_or(Flag::Abuse);
     FlaggedRow {
         flags: verdict.flags.iter().map(|f| f.label()).collect(),
         top: top.label(),
-        threat: matches!(top, Flag::ThreatViolence | Flag::ThreatSexual),
+        // A message only close to a threat is not styled as one: it is for a look.
+        threat: !verdict.flags.is_empty()
+            && matches!(top, Flag::ThreatViolence | Flag::ThreatSexual),
         score: format!("{:.2}", verdict.score(top)),
         runs: runs(&message.text, &verdict.highlights),
         reasons: verdict
@@ -127,6 +144,7 @@ fn row(message: Message, verdict: &Verdict) -> FlaggedRow {
             .collect(),
         notes: verdict.notes.clone(),
         auto_report: None,
+        close_to: verdict.review.iter().map(|f| f.label()).collect(),
         message,
     }
 }
@@ -214,6 +232,7 @@ pub(crate) async fn submit(
         problems,
         scanned: None,
         flagged: Vec::new(),
+        looks: Vec::new(),
     };
     let Some(scanner) = scanner.filter(|_| page.problems.is_empty()) else {
         return crate::html::page(StatusCode::BAD_REQUEST, &page);
@@ -224,14 +243,20 @@ pub(crate) async fn submit(
     tracing::info!(
         messages = messages.len(),
         flagged = verdicts.iter().filter(|v| !v.flags.is_empty()).count(),
+        close = verdicts
+            .iter()
+            .filter(|v| v.flags.is_empty() && !v.review.is_empty())
+            .count(),
         "messages scanned"
     );
-    let mut flagged: Vec<(Message, Verdict)> = messages
+    let (mut flagged, mut looks): (Vec<Scanned>, Vec<Scanned>) = messages
         .into_iter()
         .zip(verdicts)
-        .filter(|(_, v)| !v.flags.is_empty())
-        .collect();
+        .filter(|(_, v)| !v.flags.is_empty() || !v.review.is_empty())
+        .partition(|(_, v)| !v.flags.is_empty());
     flagged.sort_by_key(|(_, v)| v.severity());
+    looks.sort_by_key(|(_, v)| v.severity());
+    page.looks = looks.into_iter().map(|(m, v)| row(m, &v)).collect();
     page.scanned = Some(total);
     let candidate = candidate_of(&auth.target)?;
     for (m, v) in &flagged {
@@ -361,19 +386,27 @@ async fn report_message(
         return Ok(existing);
     }
     let flag = verdict.flags.first().copied();
-    let category = flag.map_or(shield_domain::report::Category::OnlineAbuse, Flag::category);
+    let close_to = verdict.review.first().copied();
+    let category = flag
+        .or(close_to)
+        .map_or(shield_domain::report::Category::OnlineAbuse, Flag::category);
     let who = [m.handle.trim(), m.author.trim()]
         .into_iter()
         .filter(|s| !s.is_empty())
         .collect::<Vec<_>>()
         .join("\n");
-    let flagged_words = match flag {
-        Some(f) => format!(
+    let flagged_words = match (flag, close_to) {
+        (Some(f), _) => format!(
             "Flagged by the message scanner as {} (score {:.2}).",
             f.label().to_lowercase(),
             verdict.score(f)
         ),
-        None => "Reported from the message scanner (not flagged).".to_owned(),
+        (None, Some(f)) => format!(
+            "Not flagged by the message scanner, but close to a {} (score {:.2}); I read it and it worries me.",
+            f.label().to_lowercase(),
+            verdict.score(f)
+        ),
+        (None, None) => "Reported from the message scanner (not flagged).".to_owned(),
     };
     let what = if automatic {
         format!("A message I received, reported automatically (I opted in). {flagged_words}")

@@ -77,6 +77,9 @@ pub struct Verdict {
     pub highlights: Vec<Highlight>,
     /// Plain-language notes (benign framings recognised, damping applied).
     pub notes: Vec<String>,
+    /// Threats not flagged but scored close to the line: worth the candidate's own look
+    /// (`shield_detect::REVIEW_THRESHOLD`). Empty when a threat is flagged.
+    pub review: Vec<Flag>,
 }
 
 impl Verdict {
@@ -84,9 +87,10 @@ impl Verdict {
         self.scores[flag as usize]
     }
 
-    /// Most severe flag first, then by score: how flagged messages are ordered.
+    /// Most severe flag first, then by score: how flagged messages are ordered (and, among
+    /// messages put up for a look, by their closest threat).
     pub fn severity(&self) -> (usize, i64) {
-        match self.flags.first() {
+        match self.flags.first().or(self.review.first()) {
             Some(f) => (*f as usize, -(self.score(*f) * 1000.0) as i64),
             None => (Flag::ALL.len(), 0),
         }

@@ -25,9 +25,20 @@ pub struct LiveApp {
 
 impl LiveApp {
     pub async fn start(db: &TestDb) -> Self {
+        Self::start_with_scanner(db, None).await
+    }
+
+    /// Like [`LiveApp::start`], with a message scanner for `/scan`.
+    pub async fn start_with_scanner(
+        db: &TestDb,
+        scanner: Option<Arc<dyn shield_web::scan::Scanner>>,
+    ) -> Self {
         shield::demo::load(db.store.as_ref()).await.unwrap();
         let sink = SmtpSink::start().await;
-        let state = AppState::new(db.store.clone());
+        let mut state = AppState::new(db.store.clone());
+        if let Some(scanner) = scanner {
+            state = state.with_scanner(scanner);
+        }
         let mut config = shield::config::Config::load_from(Default::default(), |_| None).unwrap();
         config.smtp_url = Some(format!("smtp://127.0.0.1:{}", sink.port()).into());
         let worker = Arc::new(
