@@ -174,6 +174,22 @@ pub mod page {
         arrive(c, css).await.send_keys(value).await.expect("type");
     }
 
+    /// Asserts that nothing on the page overflows sideways: on a phone, a page wider than the
+    /// screen hides its right edge behind a scroll nobody notices.
+    pub async fn fits_sideways(c: &Client, what: &str) {
+        let overflow = c
+            .execute(
+                "return document.documentElement.scrollWidth - window.innerWidth;",
+                vec![],
+            )
+            .await
+            .expect("measure the page");
+        assert!(
+            overflow.as_i64().unwrap_or(1) <= 0,
+            "{what} is wider than the screen: {overflow}"
+        );
+    }
+
     /// Saves what the browser shows as `NAME.png` in the folder `SHIELD_SCREENSHOTS` names,
     /// when it is set, so a person can look at a journey's pages; otherwise does nothing.
     pub async fn snapshot(c: &Client, name: &str) {

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use fantoccini::{Locator, key::Key};
-use shield_testkit::page::{arrive, fill};
+use shield_testkit::page::{arrive, fill, fits_sideways};
 use shield_testkit::{Browser, TestDb, both_backends};
 
 both_backends!(
@@ -55,17 +55,7 @@ async fn demo_page_shows_constituencies_with_their_forces(db: TestDb) {
     assert!(text.contains("Police Service of Northern Ireland"));
 
     // Nothing overflows sideways on a phone.
-    let overflow = c
-        .execute(
-            "return document.documentElement.scrollWidth - window.innerWidth;",
-            vec![],
-        )
-        .await
-        .unwrap();
-    assert!(
-        overflow.as_i64().unwrap_or(1) <= 0,
-        "page is wider than the phone: {overflow}"
-    );
+    fits_sideways(c, "the constituencies page").await;
 
     // Search narrows the list, with the keyboard alone.
     let q = c.find(Locator::Css("input[name='q']")).await.unwrap();

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::ics::parse_ics;
 use fantoccini::Locator;
-use shield_testkit::page::{arrive, arrive_at, click, fill, text as body_text};
+use shield_testkit::page::{arrive, arrive_at, click, fill, fits_sideways, text as body_text};
 use shield_testkit::{Browser, TestDb, both_backends};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -52,20 +52,6 @@ async fn set_value(c: &fantoccini::Client, id: &str, value: &str) {
     )
     .await
     .unwrap();
-}
-
-async fn no_sideways_overflow(c: &fantoccini::Client, what: &str) {
-    let overflow = c
-        .execute(
-            "return document.documentElement.scrollWidth - window.innerWidth;",
-            vec![],
-        )
-        .await
-        .unwrap();
-    assert!(
-        overflow.as_i64().unwrap_or(1) <= 0,
-        "{what} is wider than the phone: {overflow}"
-    );
 }
 
 async fn journey_lone_canvassing_check_in_on_a_phone(db: TestDb) {
@@ -112,7 +98,7 @@ async fn journey_lone_canvassing_check_in_on_a_phone(db: TestDb) {
         text.contains("Activity registered") && text.contains(PLACE),
         "{text}"
     );
-    no_sideways_overflow(c, "the activities page").await;
+    fits_sideways(c, "the activities page").await;
 
     // She starts a check-in session from it: what and where are filled in for her.
     c.find(Locator::LinkText(
@@ -137,7 +123,7 @@ async fn journey_lone_canvassing_check_in_on_a_phone(db: TestDb) {
         text.contains("Check in by") && text.contains(PLACE),
         "{text}"
     );
-    no_sideways_overflow(c, "the session page").await;
+    fits_sideways(c, "the session page").await;
 
     // "I'm safe": one tap; the session is still active.
     click(c, "#safe").await;
@@ -216,7 +202,7 @@ async fn journey_lone_canvassing_check_in_on_a_phone(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(layout, serde_json::json!(["block", "absolute", "none"]));
-    no_sideways_overflow(c, "the month calendar").await;
+    fits_sideways(c, "the month calendar").await;
     link.click().await.unwrap();
     arrive(c, "dl.summary-list").await;
     let text = body_text(c).await;

@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use fantoccini::Locator;
-use shield_testkit::page::{arrive, arrive_at, click, fill, text as body_text};
+use shield_testkit::page::{arrive, arrive_at, click, fill, fits_sideways, text as body_text};
 use shield_testkit::{Browser, SmtpSink, TestDb, both_backends};
 
 both_backends!(journey_p1_report_reaches_named_contact);
@@ -200,17 +200,7 @@ async fn journey_p1_report_reaches_named_contact(db: TestDb) {
         "the candidate cannot act as police"
     );
     // Nothing overflows sideways on a phone.
-    let overflow = c
-        .execute(
-            "return document.documentElement.scrollWidth - window.innerWidth;",
-            vec![],
-        )
-        .await
-        .unwrap();
-    assert!(
-        overflow.as_i64().unwrap_or(1) <= 0,
-        "wider than the phone: {overflow}"
-    );
+    fits_sideways(c, "the report page").await;
 
     browser.close().await;
     app.shut_down().await;

@@ -8,7 +8,9 @@ mod common;
 
 use std::sync::Arc;
 
-use shield_testkit::page::{arrive, arrive_at, click, fill, snapshot, text as body_text};
+use shield_testkit::page::{
+    arrive, arrive_at, click, fill, fits_sideways, snapshot, text as body_text,
+};
 use shield_testkit::{Browser, TestDb, both_backends};
 
 both_backends!(journey_scan_flags_and_puts_up_a_second_look);
@@ -54,14 +56,7 @@ async fn journey_scan_flags_and_puts_up_a_second_look(db: TestDb) {
         .unwrap();
         snapshot(c, name).await;
     }
-    let overflow = c
-        .execute(
-            "return document.documentElement.scrollWidth - window.innerWidth;",
-            vec![],
-        )
-        .await
-        .unwrap();
-    assert!(overflow.as_i64().unwrap_or(1) <= 0, "wider than the phone");
+    fits_sideways(c, "the scan results").await;
 
     // One click on the message worth a look: a report of the threat it came close to.
     click(c, "#close ~ .message form button[type='submit']").await;

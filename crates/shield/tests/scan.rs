@@ -42,14 +42,26 @@ async fn claire_with(db: &TestDb, scanner: shield::scanner::DetectScanner) -> Cl
     client
 }
 
-async fn pasted_messages_are_flagged_by_severity_with_highlights(db: TestDb) {
-    let mut c = claire(&db).await;
+/// The scanner with the real model, as `scripts/fetch-model` installs it.
+fn with_model() -> shield::scanner::DetectScanner {
+    shield::scanner::DetectScanner::load(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/all-MiniLM-L6-v2"),
+    )
+}
+
+/// Pastes `pasted` on `/scan` and returns the page, which must be a 200.
+async fn paste(c: &mut Client, pasted: &str) -> common::Page {
     let csrf = c.get("/scan").await.csrf();
-    let pasted = format!("{ABUSE}\n\n{FINE}\n\n{DOX}\n\n{THREAT}");
     let page = c
-        .post_multipart("/scan", &[("csrf", &csrf), ("messages", &pasted)], &[])
+        .post_multipart("/scan", &[("csrf", &csrf), ("messages", pasted)], &[])
         .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+    page
+}
+
+async fn pasted_messages_are_flagged_by_severity_with_highlights(db: TestDb) {
+    let mut c = claire(&db).await;
+    let page = paste(&mut c, &format!("{ABUSE}\n\n{FINE}\n\n{DOX}\n\n{THREAT}")).await;
     let html = page.body.clone();
     assert!(html.contains("3 of 4 messages flagged"), "{html}");
     // The results, after the form (which shows the pasted text again).
@@ -164,15 +176,7 @@ async fn one_click_report_makes_a_report_with_the_message_as_evidence(db: TestDb
             ],
         )
         .await;
-    let location = page.location.clone().expect("a redirect to the new report");
-    assert!(location.starts_with("/reports/"), "{location}");
-    let id: i64 = location
-        .trim_start_matches("/reports/")
-        .split('?')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let (location, id) = new_report(&page);
     let report = db.store.report(id).await.unwrap().unwrap();
     assert_eq!(
         report.category,
@@ -214,6 +218,17 @@ async fn one_click_report_makes_a_report_with_the_message_as_evidence(db: TestDb
             .len(),
         1
     );
+}
+
+/// Where a one-click report redirected to, and the new report's id.
+fn new_report(page: &common::Page) -> (String, i64) {
+    let location = page.location.clone().expect("a redirect to the new report");
+    let id = location
+        .strip_prefix("/reports/")
+        .and_then(|rest| rest.split('?').next())
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("not a report: {location}"));
+    (location, id)
 }
 
 fn hex_sha(bytes: &[u8]) -> String {
@@ -311,10 +326,7 @@ async fn opted_in_high_confidence_threats_are_reported_once_by_themselves(db: Te
 /// model, and the page marks the passage the model read it in, since no rule phrase survives to
 /// be highlighted.
 async fn a_long_letter_flagged_by_the_model_marks_the_passage(db: TestDb) {
-    let models =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/all-MiniLM-L6-v2");
-    let mut c = claire_with(&db, shield::scanner::DetectScanner::load(&models)).await;
-    let csrf = c.get("/scan").await.csrf();
+    let mut c = claire_with(&db, with_model()).await;
     assert!(
         c.get("/scan")
             .await
@@ -332,10 +344,7 @@ async fn a_long_letter_flagged_by_the_model_marks_the_passage(db: TestDb) {
          back to me. {}Sort it out or I will come to your house and stab you, I mean it.",
         preamble.repeat(2)
     );
-    let page = c
-        .post_multipart("/scan", &[("csrf", &csrf), ("messages", &letter)], &[])
-        .await;
-    assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+    let page = paste(&mut c, &letter).await;
     let html = page.body.split("id=\"results\"").nth(1).map(str::to_owned);
     let html = html.unwrap_or_else(|| panic!("{}", page.text()));
     assert!(
@@ -363,15 +372,9 @@ async fn a_long_letter_flagged_by_the_model_marks_the_passage(db: TestDb) {
 /// close to. If retrained heads move this message out of the band, pick another near 0.35.
 async fn a_threat_close_to_the_line_is_put_up_for_a_look(db: TestDb) {
     const CLOSE: &str = "i'll cave your head in with a brick";
-    let models =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/all-MiniLM-L6-v2");
-    let mut c = claire_with(&db, shield::scanner::DetectScanner::load(&models)).await;
+    let mut c = claire_with(&db, with_model()).await;
+    let page = paste(&mut c, &format!("{FINE}\n\n{CLOSE}\n\n{THREAT}")).await;
     let csrf = c.get("/scan").await.csrf();
-    let pasted = format!("{FINE}\n\n{CLOSE}\n\n{THREAT}");
-    let page = c
-        .post_multipart("/scan", &[("csrf", &csrf), ("messages", &pasted)], &[])
-        .await;
-    assert_eq!(page.status, StatusCode::OK, "{}", page.text());
     let html = page.body.split("id=\"results\"").nth(1).unwrap().to_owned();
     assert!(html.contains("1 of 3 messages flagged"), "{html}");
     let (flagged, looks) = html
@@ -403,14 +406,7 @@ async fn a_threat_close_to_the_line_is_put_up_for_a_look(db: TestDb) {
     let page = c
         .post("/scan/report", &[("csrf", &csrf), ("text", CLOSE)])
         .await;
-    let location = page.location.clone().expect("a redirect to the new report");
-    let id: i64 = location
-        .trim_start_matches("/reports/")
-        .split('?')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let (location, id) = new_report(&page);
     let report = db.store.report(id).await.unwrap().unwrap();
     assert_eq!(
         report.category,
