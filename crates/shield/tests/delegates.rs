@@ -162,6 +162,12 @@ async fn delegate_is_invited_reports_for_the_candidate_and_is_revoked(db: TestDb
         page.body
             .contains(&format!("/reports/new?candidate={claire_id}"))
     );
+    // The message scanner is one link away for her too.
+    let scan = format!("/scan?candidate={claire_id}");
+    assert!(page.body.contains(&scan), "{}", page.body);
+    let page = sam.get(&scan).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains("Check messages you received"));
 
     // Sam reports a concern for Claire; Claire sees it among her reports.
     let csrf = csrf_of(&sam).await;
