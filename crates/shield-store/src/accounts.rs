@@ -103,6 +103,22 @@ pub struct Enrolment {
     pub recovery_code_hashes: Vec<String>,
 }
 
+impl Enrolment {
+    /// An enrolment with no password, authenticator app or recovery codes: an account whose
+    /// only sign-in is a passkey added afterwards, or one seeded by the demo, tests and
+    /// benchmarks, which sign in through a session they make themselves.
+    pub fn without_secrets(invitation_id: i64, user_id: UserId) -> Self {
+        Self {
+            invitation_id,
+            user_id,
+            password_phc: None,
+            sealed_totp_secret: None,
+            totp_step: 0,
+            recovery_code_hashes: Vec::new(),
+        }
+    }
+}
+
 /// A session row as stored (the token itself is never stored).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRecord {

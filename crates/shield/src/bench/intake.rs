@@ -424,14 +424,7 @@ async fn signed_in_candidate(state: &shield_web::AppState) -> anyhow::Result<(St
     );
     store
         .complete_enrolment(
-            &Enrolment {
-                invitation_id,
-                user_id,
-                password_phc: None,
-                sealed_totp_secret: None,
-                totp_step: 0,
-                recovery_code_hashes: Vec::new(),
-            },
+            &Enrolment::without_secrets(invitation_id, user_id),
             now,
             &enrolled,
         )

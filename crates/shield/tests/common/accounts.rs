@@ -80,14 +80,7 @@ pub async fn active_account(
 
 /// Completes an invitation with no password or authenticator: the account becomes active.
 async fn complete(state: &AppState, invitation_id: i64, user_id: UserId) {
-    let enrolment = Enrolment {
-        invitation_id,
-        user_id,
-        password_phc: None,
-        sealed_totp_secret: None,
-        totp_step: 0,
-        recovery_code_hashes: Vec::new(),
-    };
+    let enrolment = Enrolment::without_secrets(invitation_id, user_id);
     state
         .store
         .complete_enrolment(
