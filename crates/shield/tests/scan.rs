@@ -417,4 +417,23 @@ async fn a_threat_close_to_the_line_is_put_up_for_a_look(db: TestDb) {
         html.contains("Not flagged by the message scanner, but close to a threat of violence"),
         "{html}"
     );
+    // Flagged as abuse and close to a threat (about 0.31): listed with the flagged messages,
+    // reported as abuse, and the report tells the police contact about the threat as well.
+    const BLOOD: &str = "DEAR SIR YOU ARE A CRIMINAL AND A LIAR AND YOU WILL PAY WITH YOUR BLOOD";
+    let page = paste(&mut c, BLOOD).await;
+    let html = page.body.split("id=\"results\"").nth(1).unwrap().to_owned();
+    assert!(html.contains("1 of 1 message flagged"), "{html}");
+    assert!(html.contains("close to: Threat of violence"), "{html}");
+    assert!(!html.contains("worth a look"), "{html}");
+    let page = c
+        .post("/scan/report", &[("csrf", &csrf), ("text", BLOOD)])
+        .await;
+    let (location, id) = new_report(&page);
+    let report = db.store.report(id).await.unwrap().unwrap();
+    assert_eq!(
+        report.category,
+        shield_domain::report::Category::OnlineAbuse
+    );
+    let html = c.get(&location).await.text();
+    assert!(html.contains("and close to a threat of violence"), "{html}");
 }

@@ -396,10 +396,19 @@ async fn report_message(
         .collect::<Vec<_>>()
         .join("\n");
     let flagged_words = match (flag, close_to) {
-        (Some(f), _) => format!(
+        (Some(f), None) => format!(
             "Flagged by the message scanner as {} (score {:.2}).",
             f.label().to_lowercase(),
             verdict.score(f)
+        ),
+        // Flagged for something else (abuse, say) and close to a threat: the flag sets the
+        // category, and the police contact is told about the threat it came close to.
+        (Some(f), Some(c)) => format!(
+            "Flagged by the message scanner as {} (score {:.2}), and close to a {} (score {:.2}).",
+            f.label().to_lowercase(),
+            verdict.score(f),
+            c.label().to_lowercase(),
+            verdict.score(c)
         ),
         (None, Some(f)) => format!(
             "Not flagged by the message scanner, but close to a {} (score {:.2}); I read it and it worries me.",
