@@ -231,6 +231,22 @@ fn new_report(page: &common::Page) -> (String, i64) {
     (location, id)
 }
 
+/// Reports `text` with the page's one-click button; returns the new report's category and
+/// the text of the report's page.
+async fn one_click(
+    c: &mut Client,
+    db: &TestDb,
+    csrf: &str,
+    text: &str,
+) -> (shield_domain::report::Category, String) {
+    let page = c
+        .post("/scan/report", &[("csrf", csrf), ("text", text)])
+        .await;
+    let (location, id) = new_report(&page);
+    let report = db.store.report(id).await.unwrap().unwrap();
+    (report.category, c.get(&location).await.text())
+}
+
 fn hex_sha(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
@@ -403,16 +419,8 @@ async fn a_threat_close_to_the_line_is_put_up_for_a_look(db: TestDb) {
     );
     assert_eq!(body["results"][1]["review"], serde_json::json!([]));
     // One click: reported as the threat it came close to, saying it was not flagged.
-    let page = c
-        .post("/scan/report", &[("csrf", &csrf), ("text", CLOSE)])
-        .await;
-    let (location, id) = new_report(&page);
-    let report = db.store.report(id).await.unwrap().unwrap();
-    assert_eq!(
-        report.category,
-        shield_domain::report::Category::ThreatOfViolence
-    );
-    let html = c.get(&location).await.text();
+    let (category, html) = one_click(&mut c, &db, &csrf, CLOSE).await;
+    assert_eq!(category, shield_domain::report::Category::ThreatOfViolence);
     assert!(
         html.contains("Not flagged by the message scanner, but close to a threat of violence"),
         "{html}"
@@ -425,15 +433,7 @@ async fn a_threat_close_to_the_line_is_put_up_for_a_look(db: TestDb) {
     assert!(html.contains("1 of 1 message flagged"), "{html}");
     assert!(html.contains("close to: Threat of violence"), "{html}");
     assert!(!html.contains("worth a look"), "{html}");
-    let page = c
-        .post("/scan/report", &[("csrf", &csrf), ("text", BLOOD)])
-        .await;
-    let (location, id) = new_report(&page);
-    let report = db.store.report(id).await.unwrap().unwrap();
-    assert_eq!(
-        report.category,
-        shield_domain::report::Category::OnlineAbuse
-    );
-    let html = c.get(&location).await.text();
+    let (category, html) = one_click(&mut c, &db, &csrf, BLOOD).await;
+    assert_eq!(category, shield_domain::report::Category::OnlineAbuse);
     assert!(html.contains("and close to a threat of violence"), "{html}");
 }
