@@ -104,9 +104,8 @@ pub struct Enrolment {
 }
 
 impl Enrolment {
-    /// An enrolment with no password, authenticator app or recovery codes: an account whose
-    /// only sign-in is a passkey added afterwards, or one seeded by the demo, tests and
-    /// benchmarks, which sign in through a session they make themselves.
+    /// An enrolment with no password, authenticator app or recovery codes: accounts that tests
+    /// and benchmarks seed, which then sign in through a session they make themselves.
     pub fn without_secrets(invitation_id: i64, user_id: UserId) -> Self {
         Self {
             invitation_id,

@@ -123,12 +123,7 @@ pub(crate) async fn form(
 }
 
 fn row(message: Message, verdict: &Verdict) -> FlaggedRow {
-    let top = verdict
-        .flags
-        .first()
-        .or(verdict.review.first())
-        .copied()
-        .unwrap_or(Flag::Abuse);
+    let top = verdict.top().unwrap_or(Flag::Abuse);
     FlaggedRow {
         flags: verdict.flags.iter().map(|f| f.label()).collect(),
         top: top.label(),

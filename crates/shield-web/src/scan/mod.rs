@@ -87,11 +87,16 @@ impl Verdict {
         self.scores[flag as usize]
     }
 
+    /// What the message is listed under: its most severe flag, else the threat it came close to.
+    pub fn top(&self) -> Option<Flag> {
+        self.flags.first().or(self.review.first()).copied()
+    }
+
     /// Most severe flag first, then by score: how flagged messages are ordered (and, among
     /// messages put up for a look, by their closest threat).
     pub fn severity(&self) -> (usize, i64) {
-        match self.flags.first().or(self.review.first()) {
-            Some(f) => (*f as usize, -(self.score(*f) * 1000.0) as i64),
+        match self.top() {
+            Some(f) => (f as usize, -(self.score(f) * 1000.0) as i64),
             None => (Flag::ALL.len(), 0),
         }
     }
