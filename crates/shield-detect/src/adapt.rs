@@ -72,6 +72,72 @@ pub struct Adapters {
     pub notes: String,
 }
 
+impl Adapters {
+    /// The average of several sets of adapters for the same layers: the
+    /// update `Σ scaleᵢ·Bᵢ·Aᵢ / n`, held exactly as one low-rank pair of the
+    /// summed rank (the `A`s stacked, the `B`s side by side carrying their
+    /// scale and `1/n`), so it is merged like any other and costs nothing
+    /// at detection.
+    ///
+    /// Why: a "weight soup" of runs that differ only in their seeds. Each
+    /// run lands somewhere different in a flat region, and on writers none
+    /// of them saw, single runs disagreed by more than the changes being
+    /// compared (README, stop 18).
+    pub fn average(sets: &[Adapters]) -> Result<Adapters, DetectError> {
+        let Some(first) = sets.first() else {
+            return Err(DetectError::Training("no adapters to average".into()));
+        };
+        let layers_of = |a: &Adapters| a.layers.iter().map(|l| l.layer).collect::<Vec<_>>();
+        if let Some(odd) = sets.iter().find(|a| layers_of(a) != layers_of(first)) {
+            return Err(DetectError::InvalidHeads(format!(
+                "cannot average adapters on layers {:?} with adapters on layers {:?}",
+                layers_of(first),
+                layers_of(odd)
+            )));
+        }
+        let n = sets.len() as f32;
+        let join = |pick: fn(&LayerAdapter) -> &Lora, layer: usize| -> Lora {
+            let mut a = Vec::new();
+            let mut b: Vec<Vec<f32>> = Vec::new();
+            for set in sets {
+                let lora = pick(&set.layers[layer]);
+                a.extend(lora.a.iter().cloned());
+                let factor = set.scale / n;
+                for (row, out) in lora.b.iter().enumerate() {
+                    if b.len() <= row {
+                        b.push(Vec::new());
+                    }
+                    b[row].extend(out.iter().map(|x| x * factor));
+                }
+            }
+            Lora { a, b }
+        };
+        let layers = (0..first.layers.len())
+            .map(|i| LayerAdapter {
+                layer: first.layers[i].layer,
+                qkv: join(|l| &l.qkv, i),
+                attn_out: join(|l| &l.attn_out, i),
+                inter: join(|l| &l.inter, i),
+                out: join(|l| &l.out, i),
+            })
+            .collect();
+        Ok(Adapters {
+            rank: sets.iter().map(|a| a.rank).sum(),
+            scale: 1.0,
+            layers,
+            epoch_losses: Vec::new(),
+            notes: format!(
+                "the average of {} sets of adapters: {}",
+                sets.len(),
+                sets.iter()
+                    .map(|a| a.notes.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        })
+    }
+}
+
 /// Knobs for [`adapt`].
 #[derive(Debug, Clone)]
 pub struct AdaptOptions {
@@ -89,6 +155,10 @@ pub struct AdaptOptions {
     pub hidden: usize,
     /// L2 penalty on the head's weights.
     pub l2: f32,
+    /// Mixed into the fixed seeds of the initial values and the batch
+    /// order; 0 reproduces the committed adapters' run. Different seeds give
+    /// the members of an averaged set ([`Adapters::average`]).
+    pub seed: u64,
 }
 
 impl Default for AdaptOptions {
@@ -101,6 +171,7 @@ impl Default for AdaptOptions {
             layers: 2,
             hidden: 32,
             l2: 1.0,
+            seed: 0,
         }
     }
 }
@@ -440,7 +511,7 @@ fn run(
         .map(|b| Ok((pick(&targets, &b.group)?, pick(&weights, &b.group)?)))
         .collect::<candle_core::Result<_>>()?;
 
-    let mut rng = SplitMix(0x0000_ada9_7ed5);
+    let mut rng = SplitMix(0x0000_ada9_7ed5 ^ opts.seed);
     let rank = opts.rank.max(1);
     let mut layers = Vec::new();
     for index in first..deep {
@@ -483,7 +554,7 @@ fn run(
         }
     }
     let mut opt = adamw(vars, opts.learning_rate)?;
-    let mut rng = SplitMix(0x5b0f_f1e5);
+    let mut rng = SplitMix(0x5b0f_f1e5 ^ opts.seed.rotate_left(17));
     let mut order: Vec<usize> = (0..batches.len()).collect();
     let mut losses = Vec::new();
     for _ in 0..opts.epochs {
@@ -517,14 +588,15 @@ fn run(
         layers: out,
         epoch_losses: losses,
         notes: format!(
-            "rank {rank}, alpha {}, layers {}..={deep}, AdamW lr {} for {} epochs on {} examples, head of {} hidden units (l2 {}) trained alongside",
+            "rank {rank}, alpha {}, layers {}..={deep}, AdamW lr {} for {} epochs on {} examples, head of {} hidden units (l2 {}) trained alongside, seed {}",
             opts.alpha,
             first + 1,
             opts.learning_rate,
             opts.epochs,
             examples.len(),
             h,
-            opts.l2
+            opts.l2,
+            opts.seed
         ),
     })
 }

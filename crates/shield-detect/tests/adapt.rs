@@ -177,3 +177,62 @@ fn mismatched_adapters_are_refused() {
     let err = Detector::with_embedder(Box::new(Zeros), heads).unwrap_err();
     assert!(err.to_string().contains("adapters"), "{err}");
 }
+
+/// `scale · B·A` written out, so the test does not lean on the code it checks.
+fn update(l: &shield_detect::adapt::Lora, scale: f32) -> Vec<Vec<f32>> {
+    let inputs = l.a[0].len();
+    l.b.iter()
+        .map(|row| {
+            (0..inputs)
+                .map(|j| scale * row.iter().zip(&l.a).map(|(b, a)| b * a[j]).sum::<f32>())
+                .collect()
+        })
+        .collect()
+}
+
+/// Runs with different seeds differ; their average is one low-rank pair
+/// whose update is exactly the mean of theirs, so merging it gives the
+/// averaged weights. Adapters on different layers are refused.
+#[test]
+fn adapters_of_several_seeds_average_into_one_set() {
+    let dir = tempfile::tempdir().unwrap();
+    common::write_tiny_model_with_layers(dir.path(), 4);
+    let e = Embedder::load(dir.path()).unwrap();
+    let opts = |seed| AdaptOptions {
+        epochs: 3,
+        seed,
+        ..options()
+    };
+    let one = adapt::adapt(&e, &examples(), &opts(0)).unwrap();
+    let two = adapt::adapt(&e, &examples(), &opts(7)).unwrap();
+    assert_ne!(one.layers, two.layers, "the seed changed nothing");
+    let mean = Adapters::average(&[one.clone(), two.clone()]).unwrap();
+    assert_eq!(mean.rank, 4);
+    assert_eq!(mean.layers.len(), 2);
+    for (i, l) in mean.layers.iter().enumerate() {
+        assert_eq!(l.layer, one.layers[i].layer);
+        let got = update(&l.inter, mean.scale);
+        let a = update(&one.layers[i].inter, one.scale);
+        let b = update(&two.layers[i].inter, two.scale);
+        for r in 0..got.len() {
+            for c in 0..got[r].len() {
+                let want = (a[r][c] + b[r][c]) / 2.0;
+                assert!(
+                    (got[r][c] - want).abs() < 1e-5,
+                    "{r},{c}: {} against {want}",
+                    got[r][c]
+                );
+            }
+        }
+    }
+    // It merges like any other set.
+    let mut merged = Embedder::load(dir.path()).unwrap();
+    merged.apply_adapters(&mean).unwrap();
+    assert!(merged.features_batch(&["i will kill you"]).is_ok());
+
+    let mut shallow = two.clone();
+    shallow.layers.truncate(1);
+    let err = Adapters::average(&[one, shallow]).unwrap_err().to_string();
+    assert!(err.contains("[3, 4]") && err.contains("[3]"), "{err}");
+    assert!(Adapters::average(&[]).is_err());
+}

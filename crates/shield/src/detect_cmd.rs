@@ -81,10 +81,15 @@ pub enum DetectCommand {
         /// Rank of each adapter; the adapter strength (alpha / rank) stays 2 at any rank.
         #[arg(long, default_value_t = AdaptOptions::default().rank)]
         adapt_rank: usize,
+        /// Seed of the adapter run; runs that differ only in it can be averaged with
+        /// `--adapters-from`.
+        #[arg(long, default_value_t = AdaptOptions::default().seed)]
+        adapt_seed: u64,
         /// Reuse the encoder adapters carried by this heads file instead of training new ones
-        /// (retrains only the heads: a few minutes instead of twenty).
-        #[arg(long, value_name = "HEADS.json", conflicts_with_all = ["adapt_epochs", "adapt_rank"])]
-        adapters_from: Option<PathBuf>,
+        /// (retrains only the heads: a few minutes instead of twenty). Given several files
+        /// (comma-separated), their adapters are averaged into one set.
+        #[arg(long, value_name = "HEADS.json", value_delimiter = ',', conflicts_with_all = ["adapt_epochs", "adapt_rank", "adapt_seed"])]
+        adapters_from: Vec<PathBuf>,
         /// Largest share of hard negatives a head may flag out-of-fold when its threshold is
         /// chosen.
         #[arg(long, default_value_t = TrainOptions::default().max_hard_fa)]
@@ -155,6 +160,7 @@ pub fn run(args: DetectArgs) -> anyhow::Result<()> {
             ref out,
             adapt_epochs,
             adapt_rank,
+            adapt_seed,
             ref adapters_from,
             max_hard_fa,
             row_folds,
@@ -203,18 +209,33 @@ pub fn run(args: DetectArgs) -> anyhow::Result<()> {
                 );
             }
             let t = Instant::now();
-            let adapters = if let Some(from) = adapters_from {
-                let a = Heads::load(from)?
-                    .adapters
-                    .with_context(|| format!("{} carries no encoder adapters", from.display()))?;
+            let adapters = if !adapters_from.is_empty() {
+                let sets = adapters_from
+                    .iter()
+                    .map(|from| {
+                        Heads::load(from)?.adapters.with_context(|| {
+                            format!("{} carries no encoder adapters", from.display())
+                        })
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                let a = if sets.len() == 1 {
+                    sets.into_iter().next().expect("one set")
+                } else {
+                    adapt::Adapters::average(&sets).context("--adapters-from")?
+                };
                 embedder.apply_adapters(&a)?;
-                eprintln!("reusing the encoder adapters from {}", from.display());
+                let from: Vec<_> = adapters_from
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect();
+                eprintln!("reusing the encoder adapters from {}", from.join(", "));
                 Some(a)
             } else if adapt_epochs > 0 {
                 let adapt_opts = AdaptOptions {
                     epochs: adapt_epochs,
                     rank: adapt_rank,
                     alpha: 2.0 * adapt_rank as f32,
+                    seed: adapt_seed,
                     ..AdaptOptions::default()
                 };
                 // Calibration writers stay out of adapter training, so the
