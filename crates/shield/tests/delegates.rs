@@ -165,9 +165,35 @@ async fn delegate_is_invited_reports_for_the_candidate_and_is_revoked(db: TestDb
     // The message scanner is one link away for her too.
     let scan = format!("/scan?candidate={claire_id}");
     assert!(page.body.contains(&scan), "{}", page.body);
+    // Both pages name the candidate Sam is acting for, and go back to /acting-for.
     let page = sam.get(&scan).await;
     assert_eq!(page.status, StatusCode::OK);
+    let text = page.text();
+    assert!(
+        text.contains("Check messages Claire Whitfield received"),
+        "{text}"
+    );
+    assert!(!text.contains("Check messages you received"), "{text}");
+    assert!(
+        page.body
+            .contains(r#"href="/acting-for" class="back-link""#)
+    );
+    let page = sam
+        .get(&format!("/reports/new?candidate={claire_id}"))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.text()
+            .contains("Report a concern for Claire Whitfield")
+    );
+    assert!(
+        page.body
+            .contains(r#"href="/acting-for" class="back-link""#)
+    );
+    // Claire's own pages speak to her.
+    let page = claire.get("/scan").await;
     assert!(page.text().contains("Check messages you received"));
+    assert!(page.body.contains(r#"href="/home" class="back-link""#));
 
     // Sam reports a concern for Claire; Claire sees it among her reports.
     let csrf = csrf_of(&sam).await;

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use shield_store::NewEvidence;
 
-use super::reports::ReportDetails;
+use super::reports::{OnBehalf, ReportDetails};
 use crate::auth::csrf::CsrfForm;
 use crate::auth::guard::{Authorized, Target};
 use crate::auth::report_guard::{CandidateSettingsGuard, ReportForGuard};
@@ -52,7 +52,8 @@ pub(crate) const AUTO_REPORT_SCORE: f32 = 0.9;
 struct ScanPage {
     section: &'static str,
     csrf: String,
-    candidate: Option<i64>,
+    /// Set when a delegate checks messages for a candidate (`?candidate=ID`).
+    candidate: Option<OnBehalf>,
     scanner: String,
     pasted: String,
     problems: Vec<FieldProblem>,
@@ -67,13 +68,6 @@ struct ScanPage {
 impl ScanPage {
     fn problem_for(&self, field: &str) -> Option<&str> {
         crate::html::layout::problem_for(&self.problems, field)
-    }
-}
-
-fn candidate_param(target: &Target, own: Option<shield_domain::CandidateId>) -> Option<i64> {
-    match target {
-        Target::Candidate { id, .. } if Some(*id) != own => Some(id.0),
-        _ => None,
     }
 }
 
@@ -111,7 +105,7 @@ pub(crate) async fn form(
         saved: q.saved.is_some(),
         section: "reports",
         csrf: auth.session.record.csrf_token.clone(),
-        candidate: candidate_param(&auth.target, auth.actor.candidate),
+        candidate: OnBehalf::of(&state, &auth.target, auth.actor.candidate).await?,
         scanner: describe(&state),
         pasted: String::new(),
         problems: Vec::new(),
@@ -221,7 +215,7 @@ pub(crate) async fn submit(
         saved: false,
         section: "reports",
         csrf: auth.session.record.csrf_token.clone(),
-        candidate: candidate_param(&auth.target, auth.actor.candidate),
+        candidate: OnBehalf::of(&state, &auth.target, auth.actor.candidate).await?,
         scanner: describe(&state),
         pasted,
         problems,
@@ -300,9 +294,10 @@ pub(crate) async fn settings(
         .store
         .set_auto_report_threats(candidate, on, state.clock.now_ms(), &audit)
         .await?;
-    let query = match candidate_param(&auth.target, auth.actor.candidate) {
-        Some(c) => format!("?candidate={c}&saved=1"),
-        None => "?saved=1".to_owned(),
+    let query = if auth.actor.candidate == Some(candidate) {
+        "?saved=1".to_owned()
+    } else {
+        format!("?candidate={}&saved=1", candidate.0)
     };
     Ok(Redirect::to(&format!("/scan{query}")).into_response())
 }

@@ -22,6 +22,39 @@ use shield_domain::policy::Actor;
 use crate::auth::guard::chrono_now;
 use crate::{AppError, AppState};
 
+/// The candidate a delegate is acting for on a page that can also be the candidate's own
+/// (`?candidate=ID` on the report form and the message scanner), so the page can name them.
+#[derive(Debug, Clone)]
+pub(crate) struct OnBehalf {
+    pub id: i64,
+    pub name: String,
+}
+
+impl OnBehalf {
+    /// `None` when the signed-in person is the candidate themselves.
+    pub(crate) async fn of(
+        state: &AppState,
+        target: &crate::auth::guard::Target,
+        own: Option<shield_domain::CandidateId>,
+    ) -> Result<Option<OnBehalf>, AppError> {
+        let crate::auth::guard::Target::Candidate { id, .. } = target else {
+            return Ok(None);
+        };
+        if Some(*id) == own {
+            return Ok(None);
+        }
+        let overview = state
+            .store
+            .candidate_overview(*id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        Ok(Some(OnBehalf {
+            id: id.0,
+            name: overview.name,
+        }))
+    }
+}
+
 /// Opens a value sealed by [`KeySealer`](crate::sealing::KeySealer).
 pub(crate) fn open_text(
     state: &AppState,

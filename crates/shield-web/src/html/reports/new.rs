@@ -32,7 +32,7 @@ pub(crate) struct NewReportPage {
     section: &'static str,
     csrf: String,
     /// Set when a delegate reports for a candidate (`?candidate=ID`).
-    candidate: Option<i64>,
+    candidate: Option<super::OnBehalf>,
     categories: Vec<CategoryOption>,
     form: ReportForm,
     problems: Vec<FieldProblem>,
@@ -68,18 +68,14 @@ fn categories(selected: &str) -> Vec<CategoryOption> {
         .collect()
 }
 
-fn candidate_param(target: &Target, own: Option<shield_domain::CandidateId>) -> Option<i64> {
-    match target {
-        Target::Candidate { id, .. } if Some(*id) != own => Some(id.0),
-        _ => None,
-    }
-}
-
-pub(crate) async fn form(auth: Authorized<ReportForGuard>) -> Result<Response, AppError> {
+pub(crate) async fn form(
+    State(state): State<AppState>,
+    auth: Authorized<ReportForGuard>,
+) -> Result<Response, AppError> {
     let page = NewReportPage {
         section: "reports",
         csrf: auth.session.record.csrf_token.clone(),
-        candidate: candidate_param(&auth.target, auth.actor.candidate),
+        candidate: super::OnBehalf::of(&state, &auth.target, auth.actor.candidate).await?,
         categories: categories(""),
         form: ReportForm::default(),
         problems: Vec::new(),
@@ -262,7 +258,7 @@ pub(crate) async fn submit(
             let page = NewReportPage {
                 section: "reports",
                 csrf: auth.session.record.csrf_token.clone(),
-                candidate: candidate_param(&auth.target, auth.actor.candidate),
+                candidate: super::OnBehalf::of(&state, &auth.target, auth.actor.candidate).await?,
                 categories: categories(&submission.form.category),
                 form: submission.form,
                 problems,
