@@ -187,6 +187,52 @@ fn veiled_threat() {
     );
 }
 
+/// Stop 18's families: phrasal verbs with the person in the middle, being
+/// told an attack is coming, leaving hurt, "needs killing", calls to kill a
+/// named person, turning up armed, harm to the body, wishes of a crash,
+/// fire predictions, "deserves a bullet", and -ing forms after "I'll be".
+#[test]
+fn threat_families_added_at_stop_18() {
+    for text in [
+        "we're going to string you up outside the town hall",
+        "I'll put you down like a dog",
+        "show your face again and you're getting jumped",
+        "ur getting glassed the second you walk in",
+        "turn up on Saturday and you'll leave in an ambulance",
+        "you won't walk out of there in one piece",
+        "that traitor needs a proper kicking",
+        "you need killing",
+        "Kill Harriet Vane. simple as",
+        "lads bring bats to the count, she's on stage at ten",
+        "I'll be waiting outside the surgery with a machete for you",
+        "hope someone slits your throat",
+        "I'd love to stamp your face in",
+        "hope your campaign bus crashes on the motorway",
+        "someone should push him under a train",
+        "your office would look lovely on fire",
+        "you deserve a bullet",
+        "I'll be glassing you when the result is read out",
+        "somebody should kill @cllr_vane",
+        "Someone needs to Jo Cox that woman",
+        "It would be a shame if your car caught fire",
+    ] {
+        assert_flags(text, Label::ThreatViolence);
+    }
+    for text in [
+        "Kill them with kindness at the charity match",
+        "Bring out the big guns: the deputy leader is canvassing with us",
+        "The door staff got between them, got the knife off him and held him for the police",
+        "Mind you don't break your neck on those stairs at the hall",
+        "The chancellor pushed him under the bus at the select committee",
+        "This policy needs killing before it reaches the Lords",
+        "Kill the bill!",
+        "You're getting a leaflet through the door on Thursday",
+        "I'll be bringing cake to the count for the volunteers",
+    ] {
+        assert_clear(text, Label::ThreatViolence);
+    }
+}
+
 #[test]
 fn sexual_threat() {
     assert_flags("I'm going to rape you", Label::ThreatSexual);

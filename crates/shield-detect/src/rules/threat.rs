@@ -96,7 +96,7 @@ pub(crate) fn patterns() -> Vec<Pattern> {
             HIGH,
             "wishes or calls for a person to be killed or hurt",
             REPORTED,
-            r"\b(?:hope|hoping|wish|pray|praying)\s+(?:that\s+)?(?:you|u|she|he|they|ur\s+\w+|your\s+\w+|her|him|someone|somebody|some1)\s+(?:\w+\s+){0,2}?(?:die|dies|gets?\s+(?:\w+\s+)?(?:killed|shot|stabbed|murdered|hurt|run\s+over|acid\w*|attacked|beaten|lynched|hanged|hung|burned|burnt|blown\s+up|bombed|knifed|glassed|battered|done\s+in)|(?:is|are)\s+(?:\w+\s+)?(?:killed|shot|stabbed|murdered|attacked|next)|(?:stabs|shoots|kills|murders|attacks|hurts)\s+(?:you|u|her|him|them)|burns?\s+(?:alive|to\s+death|in\s+(?:your|ur|her|his|their)))\b",
+            r"\b(?:hope|hoping|wish|pray|praying)\s+(?:that\s+)?(?:you|u|she|he|they|ur\s+\w+|your\s+\w+|her|him|someone|somebody|some1)\s+(?:\w+\s+){0,2}?(?:die|dies|gets?\s+(?:\w+\s+)?(?:killed|shot|stabbed|murdered|hurt|run\s+over|acid\w*|attacked|beaten|lynched|hanged|hung|burned|burnt|blown\s+up|bombed|knifed|glassed|battered|done\s+in)|(?:is|are)\s+(?:\w+\s+)?(?:killed|shot|stabbed|murdered|attacked|next)|(?:stabs|shoots|kills|murders|attacks|hurts|runs\s+over|strangles|batters|knifes)\s+(?:you|u|her|him|them)|(?:slits|cuts|slashes)\s+(?:your|ur|her|his|their)\s+throats?|blows\s+(?:your|ur|her|his|their)\s+(?:\w+\s+)?(?:head|brains)\s+(?:off|out)|burns?\s+(?:alive|to\s+death|in\s+(?:your|ur|her|his|their)))\b",
         ),
         p(
             TV,
@@ -133,14 +133,14 @@ pub(crate) fn patterns() -> Vec<Pattern> {
             HIGH,
             "murdered-MP reference aimed at the reader",
             MURDERED_MP_CANCEL,
-            r"\b(?:(?:end|ending|wind|finish)\s+up\s+like|go(?:ing)?\s+the\s+same\s+way\s+as|same\s+(?:way|fate|end)\s+as|same\s+thing\s+(?:that\s+)?happened\s+to|(?:remember|member|think\s+about|look\s+at)\s+what\s+happened\s+to|what\s+happened\s+to|(?:do|pull|get)\s+an?|another|next|a\s+second|the\s+new|like)\s+(?:jo\s*cox|david\s+amess|sir\s+david\s+amess|amess|airey\s+neave|ian\s+gow|spencer\s+perceval)\b|\b(?:jo\s*cox|amess)(?:{AP}d|\s+(?:you|her|him|them))\b",
+            r"\b(?:(?:end|ending|wind|finish)\s+up\s+like|go(?:ing)?\s+the\s+same\s+way\s+as|same\s+(?:way|fate|end)\s+as|same\s+thing\s+(?:that\s+)?happened\s+to|(?:remember|member|think\s+about|look\s+at)\s+what\s+happened\s+to|what\s+happened\s+to|(?:do|pull|get)\s+an?|another|next|a\s+second|the\s+new|like)\s+(?:jo\s*cox|david\s+amess|sir\s+david\s+amess|amess|airey\s+neave|ian\s+gow|spencer\s+perceval)\b|\b(?:jo\s*cox|amess)(?:{AP}d|\s+(?:you|her|him|them|this|that))\b",
         ),
         p(
             TV,
             HIGH,
             "veiled threat: a shame if something happened",
             REPORTED,
-            r"\b(?:would|wud|it{AP}d|it\s+would)\s+be\s+(?:a\s+)?(?:real\s+|terrible\s+|awful\s+)?(?:shame|pity)\s+if\s+(?:something|anything|someone|somebody|some\s+thing)\b|\b(?:shame|pity)\s+if\s+(?:something|anything)\s+(?:was\s+to\s+|were\s+to\s+|)?happen(?:ed|s)?\s+to\b",
+            r"\b(?:would|wud|it{AP}d|it\s+would)\s+be\s+(?:a\s+)?(?:real\s+|terrible\s+|awful\s+)?(?:shame|pity)\s+if\s+(?:something|anything|someone|somebody|some\s+thing)\b|\b(?:shame|pity)\s+if\s+(?:something|anything)\s+(?:was\s+to\s+|were\s+to\s+|)?happen(?:ed|s)?\s+to\b|\b(?:shame|pity)\s+if\s+(?:your|ur|her|his)\s+(?:\w+\s+){0,2}?(?:caught\s+fire|went\s+up\s+in|burned|burnt|got\s+(?:torched|smashed\s+up|burned|burnt|hurt)|had\s+an\s+accident|brakes\s+failed|failed)\b",
         ),
         p(
             TV,
@@ -287,6 +287,90 @@ pub(crate) fn patterns() -> Vec<Pattern> {
         ),
         p(
             TV,
+            HIGH,
+            "threat to string up, put down or carve up a person",
+            METAPHOR_PRONE,
+            &format!(
+                r"{}\s*(?:\w+\s+){{0,2}}?(?:string|hang)\s+(?:you|u|ya|her|him|them)\s+up\b|\bput\s+(?:you|u|ya|her|him)\s+down\s+like\s+(?:a|the)\s+(?:dog|animal|rat|pig)\b|\b(?:carve|slice|cut|chop)\s+(?:you|u|ya|her|him)\s+up\b|\bsend\s+(?:you|u|her|him)\s+(?:\w+\s+)?(?:back\s+)?in\s+(?:pieces|a\s+box|a\s+body\s*bag|bits)\b",
+                first_person()
+            ),
+        ),
+        p(
+            TV,
+            HIGH,
+            "says the person is about to be attacked",
+            METAPHOR_PRONE,
+            &format!(
+                r"\b(?:you|u|ya)\s*(?:{AP}re|r|are|re)\s+(?:getting|gettin|gonna\s+get|going\s+to\s+get|about\s+to\s+get|due\s+to\s+get)\s+(?:\w+\s+)?(?:jumped|stabbed|shanked|knifed|glassed|bottled|kerb[\s-]?stomped|curb[\s-]?stomped|stomped|battered|leathered|shot|merked|murdered|killed|lynched|hanged|strung\s+up|torched|acid(?:ed)?|done\s+in|kneecapped|hospitalised|hospitalized|run\s+over)\b"
+            ),
+        ),
+        p(
+            TV,
+            HIGH,
+            "says the person will leave hurt or not at all",
+            REPORTED,
+            &format!(
+                r"\b(?:leave|leaving|go\s+home|going\s+home|be\s+carried\s+out|come\s+out|walk\s+out)\s+(?:\w+\s+){{0,2}}?(?:in|on)\s+(?:an?\s+)?(?:ambulance|stretcher|body\s*bag|coffin|wheelchair)\b|\b(?:won{AP}?t|wont|will\s+not|not|never|ain{AP}?t)\s+(?:be\s+)?(?:walking|walk|leaving|leave|getting|get|going|go|making\s+it)\s+(?:out|home|away)\s+(?:of\s+(?:there|here|it)\s+)?(?:alive|in\s+one\s+piece|upright|standing|on\s+(?:your|ur|her|his)\s+(?:own\s+)?(?:two\s+)?(?:feet|legs))\b|\bneed\s+(?:your\s+)?dental\s+records\b"
+            ),
+        ),
+        p(
+            TV,
+            MEDIUM,
+            "says a person needs killing or a beating",
+            METAPHOR_PRONE,
+            r"\b(?:you|u|ya|she|he|they|him|her|the\s+(?:mp|candidate|councillor)|(?:that|this)\s+(?:bitch|traitor|cunt|bastard|slag|whore|scumbag|scum|woman|man|mp|candidate|prick|twat|nonce|rat|snake|witch|cow|c\w*t|mf))\s+(?:\w+\s+)?(?:needs?|deserves?|wants?|is\s+asking\s+for|are\s+asking\s+for)\s+(?:killing|shooting|stabbing|hanging|stringing\s+up|putting\s+down|a\s+bullet|a\s+(?:proper\s+|good\s+|real\s+)?(?:beating|kicking|hiding|shoeing|slap|knifing|stabbing))\b",
+        ),
+        p(
+            TV,
+            MEDIUM,
+            "urges others to kill or attack a named person",
+            METAPHOR_PRONE,
+            r"(?:^|[.!?\n]\s*|\b(?:lads|guys|chat|everyone|someone|boys)[,:]?\s+)(?i:kill|shoot|stab|hang|lynch|behead|burn|smash|knife|shank|glass|torch|jump)\s+(?:(?i:her|him)\b|(?i:this|that)\s+\w+\b|(?-i:[A-Z][a-z]+\s+[A-Z][a-z]+)\b)",
+        ),
+        p(
+            TV,
+            MEDIUM,
+            "turning up armed where the person will be",
+            &[ReportedThreat, NewsReport, SportOrGaming],
+            r"\b(?:wait|waiting|waitin|be\s+(?:outside|at|there|waiting|in\s+the)|see\s+(?:you|u|ya|her|him)|turn\s+up|turning\s+up|show\s+up|coming|comin|pull\s+up|visit|bring|bringing|bringin)\b[^.!?\n]{0,40}?\b(?:with\s+)?(?:a|my|the|some|our|me)?\s*(?:baseball\s+)?(?:bats?|hammers?|knife|knives|blades?|machete|crossbow|shotgun|gun|axe|petrol|acid|shank)\b[^.!?\n]{0,40}\b(?:you|u|her|him|hustings|surgery|count|office|house|home|canvass\w*|meeting|street|door)\b",
+        ),
+        p(
+            TV,
+            HIGH,
+            "describes violence to the person's body",
+            METAPHOR_PRONE,
+            r"\b(?:slit|slits|slitting|cut|cuts|cutting|slash|slashing)\s+(?:your|ur|yer|her|his|their)\s+(?:\w+\s+)?throats?\b|\b(?:snap|snapping|wring|wringing)\s+(?:your|ur|yer|her|his)\s+(?:\w+\s+)?neck\b|\b(?:stamp|stamping|kick|kicking|cave|caving|smash|smashing|bash|bashing|boot|booting|kick)\s+(?:your|ur|yer|her|his)\s+(?:\w+\s+)?(?:face|head|skull|teeth)\s+in\b|\b(?:blow|blowing|shoot|shooting)\s+(?:your|ur|yer|her|his)\s+(?:\w+\s+)?(?:brains|head)\s+(?:out|off)\b",
+        ),
+        p(
+            TV,
+            HIGH,
+            "wishes a crash or fire on the person's vehicle",
+            REPORTED,
+            r"\b(?:hope|hoping|wish|pray|praying)\s+(?:that\s+)?(?:your|ur|her|his|their)\s+(?:\w+\s+){0,2}?(?:plane|bus|car|van|train|helicopter|brakes)\s+(?:goes\s+down|go\s+down|crashes|crash|fail|fails|goes\s+off|blows\s+up|explodes|burns|catches\s+fire|goes\s+up\s+in\s+flames)\b",
+        ),
+        p(
+            TV,
+            HIGH,
+            "urges pushing a person under a train",
+            REPORTED,
+            r"\bpush(?:es|ed|ing)?\s+(?:you|u|her|him|them)\s+(?:under|in\s+front\s+of)\s+(?:a|the)\s+(?:\S+\s+)?(?:train|tube|lorry)\b",
+        ),
+        p(
+            TV,
+            HIGH,
+            "predicts the person's home or car on fire",
+            REPORTED,
+            r"\b(?:your|ur)\s+(?:\w+\s+)?(?:house|home|office|car|van|flat|gaff)\s+(?:would|will|is\s+going\s+to|{AP}ll|is|could)\s+(?:look\s+(?:nice|good|better|lovely|great|pretty)\s+on\s+fire|be\s+(?:on\s+fire|ash|ashes|a\s+pile\s+of\s+ash)|ash)\b",
+        ),
+        p(
+            TV,
+            MEDIUM,
+            "says someone deserves a bullet",
+            REPORTED,
+            r"\bdeserves?\s+(?:a|one)\s+bullet\b",
+        ),
+        p(
+            TV,
             MEDIUM,
             "threat to find or hunt someone down",
             METAPHOR_PRONE,
@@ -301,7 +385,7 @@ pub(crate) fn patterns() -> Vec<Pattern> {
 static FIRST_PERSON_VIOLENCE: LazyLock<Regex> = LazyLock::new(|| {
     let body_parts = r"(?:your|ur|yer|her|his)\s+(?:\w+\s+)?(?:legs?|neck|face|jaw|skull|head|arms?|knees?|kneecaps|nose|teeth|fingers|throat|brains?|ribs|spine|back)";
     Regex::new(&format!(
-        r"(?i){fp}\s*(?:(?:\w+|\w+{AP}\w+|f\*+\w*)\s+){{0,5}}?(?P<verb>{VIOLENT_VERB})\s+(?:(?:the\s+)?(?:fucking|fuckin|fkn|effing|bloody|f\*+ing|living\s+daylights\s+out\s+of)\s+)?(?P<target>{TARGET}|{body_parts})",
+        r"(?i){fp}\s*(?:(?:\w+|\w+{AP}\w+|f\*+\w*)\s+){{0,5}}?(?P<verb>{VIOLENT_VERB})(?:ing|[bt]ing)?\s+(?:(?:the\s+)?(?:fucking|fuckin|fkn|effing|bloody|f\*+ing|living\s+daylights\s+out\s+of)\s+)?(?P<target>{TARGET}|{body_parts})",
         fp = first_person()
     ))
     .expect("first-person violence regex compiles")
