@@ -132,6 +132,10 @@ pub enum DetectCommand {
         /// How many messages to time one at a time.
         #[arg(long, default_value_t = 300)]
         single: usize,
+        /// Only messages of at most this many characters (e.g. 280 for social-media replies:
+        /// the throughput target is about those, and emails and letters cost more).
+        #[arg(long, value_name = "N")]
+        max_chars: Option<usize>,
     },
 }
 
@@ -306,11 +310,18 @@ pub fn run(args: DetectArgs) -> anyhow::Result<()> {
             ref data,
             repeat,
             single,
+            max_chars,
         }) => {
-            let examples = match data {
+            let mut examples = match data {
                 Some(path) => train::load_examples(path)?,
                 None => train::read_examples(EVAL_JSONL.as_bytes())?,
             };
+            if let Some(max) = max_chars {
+                examples.retain(|e| e.text.chars().count() <= max);
+                if examples.is_empty() {
+                    bail!("--max-chars {max}: no message is that short");
+                }
+            }
             let d = detector(&args)?;
             let baseline_dir = (d.model_status() == ModelStatus::Loaded).then(|| model_dir(&args));
             let report = bench(&examples, &d, repeat, single, baseline_dir.as_deref())?;

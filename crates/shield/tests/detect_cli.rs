@@ -299,3 +299,42 @@ fn train_sets_thresholds_on_the_calibration_writers_and_refuses_unknown_ones() {
         "{notes}"
     );
 }
+
+/// `shield detect bench` measures (it asserts nothing about speed) and says what it measured:
+/// `--max-chars` keeps only messages that short, and a limit nothing meets is an error.
+#[test]
+fn bench_measures_only_the_messages_asked_for() {
+    let out = shield()
+        .args(["detect", "bench", "--rules-only", "--json", "--repeat", "1"])
+        .args(["--single", "5", "--max-chars", "60"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let eval = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shield-detect/data/eval.jsonl"),
+    )
+    .unwrap();
+    let short = eval
+        .lines()
+        .filter(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            v["text"].as_str().unwrap().chars().count() <= 60
+        })
+        .count();
+    assert!(short > 100, "{short}");
+    assert_eq!(report["labelled"], short);
+    assert!(report["mean_chars"].as_f64().unwrap() <= 60.0);
+    assert!(report["rules_and_model"].is_null(), "rules only");
+
+    let out = shield()
+        .args(["detect", "bench", "--rules-only", "--max-chars", "0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--max-chars 0"));
+}
