@@ -16,8 +16,8 @@ use shield_testkit::{Browser, TestDb, both_backends};
 both_backends!(journey_scan_flags_and_puts_up_a_second_look);
 
 const THREAT: &str = "I will stab you tomorrow at your surgery";
-/// Scored about 0.38 by the committed heads: under the line (0.5), in the band (from 0.2).
-const CLOSE: &str = "i'll cave your head in with a brick";
+/// Scored about 0.33 by the committed heads: under the line (0.5), in the band (from 0.2).
+const CLOSE: &str = "u aint gonna see the results mate trust";
 const FINE: &str = "Great speech today, well done";
 
 async fn journey_scan_flags_and_puts_up_a_second_look(db: TestDb) {

@@ -383,11 +383,12 @@ async fn a_long_letter_flagged_by_the_model_marks_the_passage(db: TestDb) {
 }
 
 /// A threat the model scores under the line but within the review band (the committed heads
-/// give it about 0.38; flagged from 0.5, put up for a look from 0.2) is listed apart from the
+/// give it about 0.33; flagged from 0.5, put up for a look from 0.2) is listed apart from the
 /// flagged messages, not styled as a threat, and one click reports it as the threat it came
-/// close to. If retrained heads move this message out of the band, pick another near 0.35.
+/// close to. If retrained heads or new rules move this message out of the band, pick another near 0.35
+/// (stop 18's rules now flag the one used before, "i'll cave your head in with a brick").
 async fn a_threat_close_to_the_line_is_put_up_for_a_look(db: TestDb) {
-    const CLOSE: &str = "i'll cave your head in with a brick";
+    const CLOSE: &str = "u aint gonna see the results mate trust";
     let mut c = claire_with(&db, with_model()).await;
     let page = paste(&mut c, &format!("{FINE}\n\n{CLOSE}\n\n{THREAT}")).await;
     let csrf = c.get("/scan").await.csrf();
@@ -399,7 +400,7 @@ async fn a_threat_close_to_the_line_is_put_up_for_a_look(db: TestDb) {
     assert!(flagged.contains("will stab you") && !flagged.contains(CLOSE));
     assert!(looks.contains("1 more worth a look"), "{looks}");
     assert!(looks.contains("Close to: Threat of violence"), "{looks}");
-    assert!(looks.contains("cave your head in"), "{looks}");
+    assert!(looks.contains(CLOSE), "{looks}");
     assert!(!looks.contains("tag--red") && !html.contains(FINE));
     // The API says the same.
     let body: serde_json::Value = serde_json::from_str(
