@@ -351,7 +351,7 @@ fn read(heads: &Heads, windows: &Windows, text: &str, whole: &RuleReport) -> Rea
         let scores = windows
             .features
             .first()
-            .map(|f| heads.predict(f, &whole.features()))
+            .map(|f| heads.predict_text(f, &whole.features(), text))
             .unwrap_or_default();
         return Read {
             scores,
@@ -365,13 +365,16 @@ fn read(heads: &Heads, windows: &Windows, text: &str, whole: &RuleReport) -> Rea
     let whole_features = whole.features();
     for (k, f) in windows.features.iter().enumerate() {
         let range = windows.ranges.get(k).copied().unwrap_or((0, text.len()));
+        let words = text.get(range.0..range.1).unwrap_or(text);
         let rule_features = text
             .get(range.0..range.1)
             .map_or_else(|| whole_features.clone(), |w| rules::check(w).features());
-        let mut p = heads.predict(f, &rule_features);
+        let mut p = heads.predict_text(f, &rule_features, words);
         p.set(
             Label::Doxxing,
-            heads.predict(f, &whole_features).get(Label::Doxxing),
+            heads
+                .predict_text(f, &whole_features, words)
+                .get(Label::Doxxing),
         );
         for label in Label::ALL {
             if k == 0 || p.get(label) > best.get(label) {

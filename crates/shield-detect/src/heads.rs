@@ -78,6 +78,10 @@ pub struct Heads {
     /// encoder when the detector loads (see [`crate::adapt`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adapters: Option<crate::adapt::Adapters>,
+    /// The lexical reader fused with the heads' outputs (stop 19; see
+    /// [`crate::lexical`]). Heads trained before it have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lexical: Option<crate::lexical::Lexical>,
 }
 
 impl Heads {
@@ -155,6 +159,9 @@ impl Heads {
         {
             return bad("the hidden layer has non-finite numbers or a scale of zero".into());
         }
+        if let Some(lexical) = &self.lexical {
+            lexical.validate()?;
+        }
         for h in &self.heads {
             if h.weights.len() != self.hidden.len() {
                 return Err(DetectError::InvalidHeads(format!(
@@ -207,6 +214,17 @@ impl Heads {
             s.set(h.label, h.predict(&hidden));
         }
         s
+    }
+
+    /// Head probabilities for a message or window whose words are `text`,
+    /// fused with the lexical reader's when the heads carry one. Thresholds
+    /// are chosen on these fused probabilities.
+    pub fn predict_text(&self, features: &[f32], rule_features: &[f32], text: &str) -> Scores {
+        let p = self.predict(features, rule_features);
+        match &self.lexical {
+            Some(lexical) => lexical.fuse_with(p, text),
+            None => p,
+        }
     }
 
     /// Thresholds per label; labels without a head never fire (1.0).

@@ -32,6 +32,7 @@ pub mod adapt;
 pub mod eval;
 pub mod heads;
 pub mod jsonl;
+pub mod lexical;
 pub mod model;
 pub mod reference;
 pub mod rules;

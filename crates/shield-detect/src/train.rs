@@ -18,6 +18,7 @@ use crate::detector::{OPERATING_THRESHOLD, combine};
 use crate::error::DetectError;
 use crate::heads::{Head, Heads};
 use crate::label::{Label, Scores};
+use crate::lexical::{Lexical, LexicalOptions};
 use crate::model::Embed;
 use crate::rules;
 
@@ -114,6 +115,9 @@ pub struct TrainOptions {
     pub calibration_writers: Vec<String>,
     /// Extra examples for the abuse head only.
     pub abuse_extra: AbuseExtra,
+    /// The lexical reader trained on the curated examples and fused with
+    /// the heads (see [`crate::lexical`]); `None` trains heads alone.
+    pub lexical: Option<LexicalOptions>,
 }
 
 impl Default for TrainOptions {
@@ -130,6 +134,7 @@ impl Default for TrainOptions {
             max_hard_fa: 0.045,
             calibration_writers: Vec::new(),
             abuse_extra: Vec::new(),
+            lexical: Some(LexicalOptions::default()),
         }
     }
 }
@@ -191,6 +196,7 @@ pub fn fit_mlp(rows: &[Row], opts: &TrainOptions) -> Result<Heads, DetectError> 
             .collect(),
         notes: String::new(),
         adapters: None,
+        lexical: None,
     })
 }
 
@@ -557,6 +563,19 @@ pub fn train_on_features(
 
     // Out-of-fold probabilities for every curated example (a fold's model
     // never sees the fold).
+    // The lexical reader is fitted on the same folds (curated rows only:
+    // the abuse corpus is US tweets) and fused before thresholds are
+    // chosen, so they are chosen on what the detector will serve.
+    let fit_lexical = |keep: &dyn Fn(usize) -> bool| -> Result<Option<Lexical>, DetectError> {
+        let Some(lo) = &opts.lexical else {
+            return Ok(None);
+        };
+        let idx: Vec<usize> = (0..n).filter(|&i| keep(i)).collect();
+        let texts: Vec<&str> = idx.iter().map(|&i| examples[i].text.as_str()).collect();
+        let labels: Vec<[bool; 4]> = idx.iter().map(|&i| curated[i].labels).collect();
+        let teaches: Vec<[bool; 4]> = idx.iter().map(|&i| curated[i].teaches).collect();
+        Lexical::fit(&texts, &labels, &teaches, lo).map(Some)
+    };
     let mut oof = vec![[0f32; 4]; n];
     for f in 0..folds {
         let train_rows: Vec<Row> = curated
@@ -566,14 +585,16 @@ pub fn train_on_features(
             .map(|(_, r)| r.clone())
             .chain(extra.iter().cloned())
             .collect();
-        let m = fit_mlp(&train_rows, opts)?;
+        let mut m = fit_mlp(&train_rows, opts)?;
+        m.lexical = fit_lexical(&|i| fold_of[i] != f)?;
         for i in (0..n).filter(|&i| fold_of[i] == f) {
-            let p = m.predict(&curated[i].inputs, &[]);
+            let p = m.predict_text(&curated[i].inputs, &[], &examples[i].text);
             oof[i] = Label::ALL.map(|l| p.get(l));
         }
     }
     let all_rows: Vec<Row> = curated.iter().chain(&extra).cloned().collect();
     let mut heads = fit_mlp(&all_rows, opts)?;
+    heads.lexical = fit_lexical(&|_| true)?;
     let calibrates: Vec<bool> = examples
         .iter()
         .map(|e| {
@@ -608,12 +629,16 @@ pub fn train_on_features(
         dim,
         rule_features: rules::RULE_FEATURES,
         notes: format!(
-            "one hidden layer of {} ReLU units, AdamW lr {} for {} epochs in batches of {}, l2 {}; thresholds by {}-fold{} out-of-fold F-beta {:?} after rule combination with at most {} of hard negatives flagged{}; {} curated examples, {} extra abuse examples",
+            "one hidden layer of {} ReLU units, AdamW lr {} for {} epochs in batches of {}, l2 {}{}; thresholds by {}-fold{} out-of-fold F-beta {:?} after rule combination with at most {} of hard negatives flagged{}; {} curated examples, {} extra abuse examples",
             opts.hidden,
             opts.learning_rate,
             opts.epochs,
             opts.batch,
             opts.l2,
+            opts.lexical.as_ref().map_or(String::new(), |l| format!(
+                "; fused with a lexical reader (C {}, weight {})",
+                l.c, l.weight
+            )),
             folds,
             if opts.folds_by_writer {
                 " by-writer"

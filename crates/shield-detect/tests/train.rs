@@ -112,6 +112,51 @@ fn heads_train_save_load_and_evaluate() {
     assert!(svg.contains("threat_violence"));
 }
 
+/// An encoder that sees nothing: every text gets the same features.
+struct BlindEmbedder;
+
+impl Embed for BlindEmbedder {
+    fn dim(&self) -> usize {
+        2
+    }
+    fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, DetectError> {
+        Ok(texts.iter().map(|_| vec![0.6, 0.8]).collect())
+    }
+}
+
+/// The lexical reader is trained with the heads, stored with them and
+/// fused into what the detector serves: with an encoder that sees nothing,
+/// the words alone must still find each label. Without it (`lexical:
+/// None`) the same heads cannot tell the messages apart.
+#[test]
+fn lexical_reader_finds_what_the_encoder_cannot_see() {
+    let data = synthetic();
+    let heads = train::train(&data, &BlindEmbedder, &TrainOptions::default()).unwrap();
+    let lexical = heads.lexical.as_ref().expect("trained by default");
+    assert!(lexical.words.terms.iter().any(|t| t == "zap"));
+    assert!(heads.notes.contains("lexical reader"), "{}", heads.notes);
+    let d = Detector::with_embedder(Box::new(BlindEmbedder), heads).unwrap();
+    let report = eval::evaluate(&d, &data);
+    for m in &report.per_label {
+        assert!(m.f1 > 0.95, "{}: f1 {}", m.label, m.f1);
+    }
+    assert_eq!(report.hard_negative_threat_rate, 0.0);
+
+    let opts = TrainOptions {
+        lexical: None,
+        ..TrainOptions::default()
+    };
+    let alone = train::train(&data, &BlindEmbedder, &opts).unwrap();
+    assert!(alone.lexical.is_none());
+    let d = Detector::with_embedder(Box::new(BlindEmbedder), alone).unwrap();
+    let report = eval::evaluate(&d, &data);
+    let best = report.per_label.iter().map(|m| m.f1).fold(0.0, f32::max);
+    assert!(
+        best < 0.6,
+        "a blind encoder alone cannot separate labels: {best}"
+    );
+}
+
 #[test]
 fn rule_floor_and_model_flags_are_explained() {
     use shield_detect::{Scores, Tier, combine};

@@ -151,5 +151,6 @@ pub fn tiny_heads() -> shield_detect::heads::Heads {
             .collect(),
         notes: String::new(),
         adapters: None,
+        lexical: None,
     }
 }
