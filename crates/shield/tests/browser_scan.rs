@@ -16,7 +16,7 @@ use shield_testkit::{Browser, TestDb, both_backends};
 both_backends!(journey_scan_flags_and_puts_up_a_second_look);
 
 const THREAT: &str = "I will stab you tomorrow at your surgery";
-/// Scored about 0.33 by the committed heads: under the line (0.5), in the band (from 0.2).
+/// Scored about 0.29 by the committed heads (stop 19): under the line (0.5), in the band (from 0.2).
 const CLOSE: &str = "u aint gonna see the results mate trust";
 const FINE: &str = "Great speech today, well done";
 
