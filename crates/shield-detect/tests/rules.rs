@@ -202,6 +202,8 @@ fn threat_families_added_at_stop_18() {
         "you won't walk out of there in one piece",
         "that traitor needs a proper kicking",
         "you need killing",
+        "@cllr_vane deserves a good kicking",
+        "every one of you needs killing",
         "Kill Harriet Vane. simple as",
         "lads bring bats to the count, she's on stage at ten",
         "I'll be waiting outside the surgery with a machete for you",

@@ -318,7 +318,12 @@ pub(crate) fn patterns() -> Vec<Pattern> {
             MEDIUM,
             "says a person needs killing or a beating",
             METAPHOR_PRONE,
-            r"\b(?:you|u|ya|she|he|they|him|her|the\s+(?:mp|candidate|councillor)|(?:that|this)\s+(?:bitch|traitor|cunt|bastard|slag|whore|scumbag|scum|woman|man|mp|candidate|prick|twat|nonce|rat|snake|witch|cow|c\w*t|mf))\s+(?:\w+\s+)?(?:needs?|deserves?|wants?|is\s+asking\s+for|are\s+asking\s+for)\s+(?:killing|shooting|stabbing|hanging|stringing\s+up|putting\s+down|a\s+bullet|a\s+(?:proper\s+|good\s+|real\s+)?(?:beating|kicking|hiding|shoeing|slap|knifing|stabbing))\b",
+            // The subject is any target the other families know (an
+            // `@handle` has no word boundary before it), plus the
+            // third-person pronouns and two spellings TARGET leaves out.
+            &format!(
+                r"(?:@\w+|\b{TARGET}|\b(?:she|he|they|(?:that|this)\s+(?:c\w*t|mf)))\s+(?:\w+\s+)?(?:needs?|deserves?|wants?|is\s+asking\s+for|are\s+asking\s+for)\s+(?:killing|shooting|stabbing|hanging|stringing\s+up|putting\s+down|a\s+bullet|a\s+(?:proper\s+|good\s+|real\s+)?(?:beating|kicking|hiding|shoeing|slap|knifing|stabbing))\b"
+            ),
         ),
         p(
             TV,
