@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::DetectError;
 use crate::heads::Heads;
 use crate::label::{Label, Scores, Span};
+use crate::lexical::Lexical;
 use crate::model::{Embed, Embedder, MAX_WINDOWS, WINDOW_TOKENS, Windows};
 use crate::rules::{self, Context, RuleReport};
 
@@ -227,8 +228,11 @@ impl Detector {
                 if let Some(f) = &failure {
                     a.notes.push(f.clone());
                 }
-                if let Some(r) = &read {
+                if let (Some(r), Some((_, heads))) = (&read, &self.model) {
                     r.explain(text, &mut a);
+                    if let Some(lexical) = &heads.lexical {
+                        r.explain_words(lexical, text, &mut a);
+                    }
                     if r.passages.is_none() {
                         a.review = second_look(&a);
                     }
@@ -312,6 +316,43 @@ impl Read {
             a.notes.push(format!(
                 "long message: the model read the first {MAX_WINDOWS} windows of {WINDOW_TOKENS} tokens (about 600 words); the rules read all of it"
             ));
+        }
+    }
+}
+
+/// How many of the lexical reader's words a note names.
+const WORDS_NAMED: usize = 4;
+
+impl Read {
+    /// For each label the model flagged, the words that weighed most with
+    /// the lexical reader (on a long message, in the passage the model
+    /// found): the model's flag otherwise comes with no words to check.
+    fn explain_words(&self, lexical: &Lexical, text: &str, a: &mut Analysis) {
+        for label in a.labels.clone() {
+            let by_model = a
+                .model_scores
+                .is_some_and(|m| m.get(label) >= OPERATING_THRESHOLD);
+            if !by_model {
+                continue;
+            }
+            let words = match &self.passages {
+                Some(p) => {
+                    let (start, end) = p[label.index()];
+                    text.get(start..end).unwrap_or(text)
+                }
+                None => text,
+            };
+            let terms = lexical.weighed_most(words, label, WORDS_NAMED);
+            if !terms.is_empty() {
+                let quoted: Vec<String> = terms
+                    .iter()
+                    .map(|t| format!("\u{201c}{t}\u{201d}"))
+                    .collect();
+                a.notes.push(format!(
+                    "{label}: words the model's word-level reader weighed most: {}",
+                    quoted.join(", ")
+                ));
+            }
         }
     }
 }

@@ -33,6 +33,11 @@ static WORD: LazyLock<Regex> =
 /// so "k1ll", "kil" and "kill" share most of their grams.
 const CHAR_NS: std::ops::RangeInclusive<usize> = 2..=5;
 
+/// Single words with a smaller idf (in about one training message in
+/// seven or more: "it", "your", "you", "the") are not named in
+/// explanations.
+pub const COMMON_WORD_IDF: f32 = 3.0;
+
 /// Knobs for [`Lexical::fit`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct LexicalOptions {
@@ -196,6 +201,36 @@ impl Lexical {
             s.set(o.label, sigmoid(dot(&o.weights, &x) + o.bias));
         }
         s
+    }
+
+    /// The word terms (words and word pairs, not character grams, which
+    /// read as noise) that pushed `label`'s score up most on `text`, at most
+    /// `k`, strongest first: what a reader of a flag can check against the
+    /// message. Terms pushing the score down are left out, and so are
+    /// single words as common as "it" or "your" (idf under
+    /// [`COMMON_WORD_IDF`]), which carry weight only with their neighbours.
+    pub fn weighed_most(&self, text: &str, label: Label, k: usize) -> Vec<String> {
+        let Some(out) = self.outputs.iter().find(|o| o.label == label) else {
+            return Vec::new();
+        };
+        let words = self.words.len() as u32;
+        let mut pushes: Vec<(f32, u32)> = self
+            .vector(text)
+            .into_iter()
+            .filter(|(j, _)| {
+                *j < words
+                    && (self.idf.get(*j as usize).copied().unwrap_or(0.0) >= COMMON_WORD_IDF
+                        || self.words.terms[*j as usize].contains(' '))
+            })
+            .map(|(j, v)| (out.weights.get(j as usize).copied().unwrap_or(0.0) * v, j))
+            .filter(|(c, _)| *c > 0.0)
+            .collect();
+        pushes.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        pushes
+            .into_iter()
+            .take(k)
+            .filter_map(|(_, j)| self.words.terms.get(j as usize).cloned())
+            .collect()
     }
 
     /// Fuses head probabilities with this reader's on `text`, label by
@@ -430,6 +465,9 @@ mod tests {
         let p = lex.predict("hurt you");
         let q = lex.predict("lovely fete");
         assert!(p.get(Label::ThreatViolence) > 0.8, "{p:?}");
+        let why = lex.weighed_most("I will hurt you at the fete", Label::ThreatViolence, 3);
+        assert!(why.iter().any(|t| t.contains("hurt")), "{why:?}");
+        assert!(!why.iter().any(|t| t == "fete"), "{why:?}");
         assert!(q.get(Label::ThreatViolence) < 0.2, "{q:?}");
         let json = serde_json::to_string(&lex).expect("serialises");
         let back: Lexical = serde_json::from_str(&json).expect("parses");

@@ -141,6 +141,16 @@ fn lexical_reader_finds_what_the_encoder_cannot_see() {
         assert!(m.f1 > 0.95, "{}: f1 {}", m.label, m.f1);
     }
     assert_eq!(report.hard_negative_threat_rate, 0.0);
+    // A model flag names the words that carried it.
+    let a = d.analyse("message 7 zap tonight");
+    assert!(a.labels.contains(&Label::ThreatViolence), "{a:?}");
+    assert!(
+        a.notes
+            .iter()
+            .any(|n| n.starts_with("threat_violence: words") && n.contains("zap")),
+        "{:?}",
+        a.notes
+    );
 
     let opts = TrainOptions {
         lexical: None,
