@@ -43,6 +43,12 @@ async fn journey_scan_flags_and_puts_up_a_second_look(db: TestDb) {
     let results = text.split("messages flagged").nth(1).unwrap();
     let (flagged, looks) = results.split_once("worth a look").unwrap();
     assert!(flagged.contains("Threat of violence") && flagged.contains(THREAT));
+    // The model's flag names the words its word-level reader weighed most.
+    assert!(
+        flagged.contains("Threat of violence: words the model's word-level reader weighed most:")
+            && flagged.contains("\u{201c}stab"),
+        "{flagged}"
+    );
     assert!(looks.contains("Close to: Threat of violence") && looks.contains(CLOSE));
     assert!(!results.contains(FINE), "{results}");
     let marked = arrive(c, ".flagged mark").await.text().await.unwrap();

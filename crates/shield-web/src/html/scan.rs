@@ -131,7 +131,7 @@ fn row(message: Message, verdict: &Verdict) -> FlaggedRow {
             .iter()
             .map(|h| h.reason.clone())
             .collect(),
-        notes: verdict.notes.clone(),
+        notes: verdict.notes.iter().map(|n| readable_note(n)).collect(),
         auto_report: None,
         close_to: verdict.review.iter().map(|f| f.label()).collect(),
         message,
@@ -444,3 +444,34 @@ async fn report_message(
 }
 
 crate::has_csrf!(ReportMessageForm, SettingsForm);
+
+/// A scanner note for people: the detector starts some notes with a label's
+/// key ("threat_violence: …"), which the page shows as the flag's name.
+fn readable_note(note: &str) -> String {
+    Flag::ALL
+        .into_iter()
+        .find_map(|f| {
+            note.strip_prefix(f.key())
+                .and_then(|rest| rest.strip_prefix(": "))
+                .map(|rest| format!("{}: {rest}", f.label()))
+        })
+        .unwrap_or_else(|| note.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::readable_note;
+
+    #[test]
+    fn notes_name_flags_as_the_page_does() {
+        assert_eq!(
+            readable_note("threat_violence: words the model weighed most: \u{201c}stab\u{201d}"),
+            "Threat of violence: words the model weighed most: \u{201c}stab\u{201d}"
+        );
+        assert_eq!(readable_note("doxxing: x"), "Personal details exposed: x");
+        assert_eq!(
+            readable_note("long message: the model read the first 24 windows"),
+            "long message: the model read the first 24 windows"
+        );
+    }
+}
