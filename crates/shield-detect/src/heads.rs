@@ -44,7 +44,8 @@ impl Head {
     }
 }
 
-fn sigmoid(z: f32) -> f32 {
+/// The logistic function, in the form that cannot overflow.
+pub(crate) fn sigmoid(z: f32) -> f32 {
     if z >= 0.0 {
         1.0 / (1.0 + (-z).exp())
     } else {

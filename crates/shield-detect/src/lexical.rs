@@ -21,6 +21,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use crate::error::DetectError;
+use crate::heads::sigmoid;
 use crate::label::{Label, Scores};
 
 /// Words as scikit-learn's default `token_pattern` sees them: two or more
@@ -361,15 +362,6 @@ fn round4(x: f32) -> f32 {
 fn logit(p: f32) -> f32 {
     let p = p.clamp(1e-6, 1.0 - 1e-6);
     (p / (1.0 - p)).ln()
-}
-
-fn sigmoid(z: f32) -> f32 {
-    if z >= 0.0 {
-        1.0 / (1.0 + (-z).exp())
-    } else {
-        let e = z.exp();
-        e / (1.0 + e)
-    }
 }
 
 fn dot(w: &[f32], x: &Sparse) -> f32 {
