@@ -410,12 +410,17 @@ fn read(heads: &Heads, windows: &Windows, text: &str, whole: &RuleReport) -> Rea
         let rule_features = text
             .get(range.0..range.1)
             .map_or_else(|| whole_features.clone(), |w| rules::check(w).features());
-        let mut p = heads.predict_text(f, &rule_features, words);
+        // The window's words are read once by the lexical reader and fused
+        // with both of the heads' readings.
+        let lexical = heads.lexical.as_ref().map(|l| (l, l.predict(words)));
+        let fused = |p: Scores| match &lexical {
+            Some((l, lex)) => l.fuse_scores(p, lex),
+            None => p,
+        };
+        let mut p = fused(heads.predict(f, &rule_features));
         p.set(
             Label::Doxxing,
-            heads
-                .predict_text(f, &whole_features, words)
-                .get(Label::Doxxing),
+            fused(heads.predict(f, &whole_features)).get(Label::Doxxing),
         );
         for label in Label::ALL {
             if k == 0 || p.get(label) > best.get(label) {

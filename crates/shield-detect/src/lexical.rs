@@ -183,6 +183,9 @@ impl Lexical {
                     out.push((j, (1.0 + (c as f32).ln()) * idf));
                 }
             }
+            // Sorted before summing: the counts come out of a HashMap in a
+            // different order every run, and float sums depend on order.
+            out[start..].sort_unstable_by_key(|(j, _)| *j);
             let norm = out[start..].iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
             if norm > 0.0 {
                 for (_, v) in &mut out[start..] {
@@ -190,7 +193,6 @@ impl Lexical {
                 }
             }
         }
-        out.sort_unstable_by_key(|(j, _)| *j);
         out
     }
 
@@ -237,7 +239,12 @@ impl Lexical {
     /// Fuses head probabilities with this reader's on `text`, label by
     /// label (see [`fuse`]).
     pub fn fuse_with(&self, heads: Scores, text: &str) -> Scores {
-        let lex = self.predict(text);
+        self.fuse_scores(heads, &self.predict(text))
+    }
+
+    /// Fuses head probabilities with this reader's probabilities `lex`
+    /// already computed (see [`Lexical::predict`]).
+    pub fn fuse_scores(&self, heads: Scores, lex: &Scores) -> Scores {
         let mut out = heads;
         for o in &self.outputs {
             out.set(
@@ -465,5 +472,12 @@ mod tests {
         let back: Lexical = serde_json::from_str(&json).expect("parses");
         assert_eq!(back, lex);
         assert_eq!(back.predict("hurt you"), p);
+        // Each call counts terms in a fresh HashMap (a new iteration order);
+        // the scores must not depend on it, to the last bit.
+        let long = "i will hurt you at the fete, gonna hurt u bad, thanks for the leaflet";
+        let first = lex.predict(long);
+        for _ in 0..20 {
+            assert_eq!(lex.predict(long), first);
+        }
     }
 }
