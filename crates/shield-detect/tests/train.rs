@@ -201,7 +201,9 @@ fn rule_floor_and_model_flags_are_explained() {
     let a = combine(rules::check("Nice family you have"), Some((raw, [0.5; 4])));
     assert_eq!(a.tier, Tier::Model);
 
-    // A confident sexual-threat rule explains the violence head's reaction.
+    // A confident sexual-threat rule explains the violence head's reaction
+    // (the sexual head is unsure, not sure enough to veto the rule).
+    raw.threat_sexual = 0.3;
     let a = combine(rules::check("I will rape you"), Some((raw, [0.5; 4])));
     assert!(a.labels.contains(&Label::ThreatSexual));
     assert!(!a.labels.contains(&Label::ThreatViolence), "{:?}", a.labels);

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use shield_detect::heads::Heads;
-use shield_detect::{Detector, Label, ModelStatus};
+use shield_detect::{Detector, Label, ModelStatus, OPERATING_THRESHOLD};
 use shield_web::scan::{Flag, Highlight, Scanner, Verdict};
 
 /// The detector holds a model that is `Send` but not `Sync`; scans take turns (each is
@@ -82,6 +82,13 @@ impl Scanner for DetectScanner {
                         })
                         .collect(),
                     notes: a.notes,
+                    ruled: a
+                        .review
+                        .iter()
+                        .filter(|l| a.rule_scores.get(**l) >= OPERATING_THRESHOLD)
+                        .copied()
+                        .map(flag)
+                        .collect(),
                     review: a.review.into_iter().map(flag).collect(),
                 }
             })

@@ -387,7 +387,9 @@ async fn a_long_letter_flagged_by_the_model_marks_the_passage(db: TestDb) {
 /// flagged messages, not styled as a threat, and one click reports it as the threat it came
 /// close to. If retrained heads or new rules move this message out of the band, pick another near 0.35
 /// (stop 18's rules now flag the one used before, "i'll cave your head in with a brick").
-/// Stop 19's fused heads flag the abusive one used before ("… YOU WILL PAY WITH YOUR BLOOD").
+/// Stop 19's fused heads flag the abusive one used before ("… YOU WILL PAY WITH YOUR BLOOD"),
+/// and stop 20's lower violence threshold the next ("you thieving scumbag, you will pay for what
+/// you did").
 async fn a_threat_close_to_the_line_is_put_up_for_a_look(db: TestDb) {
     const CLOSE: &str = "u aint gonna see the results mate trust";
     let mut c = claire_with(&db, with_model()).await;
@@ -427,9 +429,9 @@ async fn a_threat_close_to_the_line_is_put_up_for_a_look(db: TestDb) {
         html.contains("Not flagged by the message scanner, but close to a threat of violence"),
         "{html}"
     );
-    // Flagged as abuse and close to a threat (about 0.44): listed with the flagged messages,
+    // Flagged as abuse and close to a threat (about 0.36): listed with the flagged messages,
     // reported as abuse, and the report tells the police contact about the threat as well.
-    const PAY: &str = "you thieving scumbag, you will pay for what you did";
+    const PAY: &str = "you thieving scumbag, karma will catch up with you";
     let page = paste(&mut c, PAY).await;
     let html = page.body.split("id=\"results\"").nth(1).unwrap().to_owned();
     assert!(html.contains("1 of 1 message flagged"), "{html}");
@@ -438,4 +440,48 @@ async fn a_threat_close_to_the_line_is_put_up_for_a_look(db: TestDb) {
     let (category, html) = one_click(&mut c, &db, &csrf, PAY).await;
     assert_eq!(category, shield_domain::report::Category::OnlineAbuse);
     assert!(html.contains("and close to a threat of violence"), "{html}");
+    // A rule matched ("you're next") but the model is all but certain this is no threat: it is
+    // not flagged, yet it is put up for a look, saying which rule matched.
+    const NEXT: &str = "You're next! Congratulations to Priya, our new branch chair from January.";
+    let page = paste(&mut c, NEXT).await;
+    let html = page.body.split("id=\"results\"").nth(1).unwrap().to_owned();
+    assert!(html.contains("0 of 1 message flagged"), "{html}");
+    let looks = html
+        .split_once("id=\"close\"")
+        .map(|(_, l)| l)
+        .unwrap_or_else(|| panic!("{html}"));
+    assert!(looks.contains("1 more worth a look"), "{looks}");
+    assert!(
+        looks.contains("Rule matched: Threat of violence"),
+        "{looks}"
+    );
+    assert!(!looks.contains("Close to:"), "{looks}");
+    assert!(
+        looks.contains("Threat of violence: a rule matched") && looks.contains("not flagged"),
+        "{looks}"
+    );
+    // The API puts it up for review too; one click reports it, saying what happened.
+    let body: serde_json::Value = serde_json::from_str(
+        &c.post_json(
+            "/api/scan",
+            &csrf,
+            &serde_json::json!({ "messages": [{ "id": "n", "text": NEXT }] }),
+        )
+        .await
+        .text(),
+    )
+    .unwrap();
+    assert_eq!(body["results"][0]["labels"], serde_json::json!([]));
+    assert_eq!(
+        body["results"][0]["review"],
+        serde_json::json!(["threat_violence"])
+    );
+    let (category, html) = one_click(&mut c, &db, &csrf, NEXT).await;
+    assert_eq!(category, shield_domain::report::Category::ThreatOfViolence);
+    assert!(
+        html.contains(
+            "a rule matched a threat of violence, but its model read the message as none"
+        ),
+        "{html}"
+    );
 }

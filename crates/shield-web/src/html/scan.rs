@@ -41,6 +41,9 @@ pub(crate) struct FlaggedRow {
     pub auto_report: Option<(i64, String)>,
     /// Threats this message came close to without being flagged for them.
     pub close_to: Vec<&'static str>,
+    /// Listed for a look because a rule matched its threat and the model vetoed it, not
+    /// because its score came close.
+    pub ruled: bool,
 }
 
 /// The operating-scale score (0.5 = flagged) at which an opted-in candidate's threats are
@@ -134,6 +137,7 @@ fn row(message: Message, verdict: &Verdict) -> FlaggedRow {
         notes: verdict.notes.iter().map(|n| readable_note(n)).collect(),
         auto_report: None,
         close_to: verdict.review.iter().map(|f| f.label()).collect(),
+        ruled: verdict.flags.is_empty() && verdict.ruled.contains(&top),
         message,
     }
 }
@@ -399,6 +403,10 @@ async fn report_message(
             verdict.score(f),
             c.label().to_lowercase(),
             verdict.score(c)
+        ),
+        (None, Some(f)) if verdict.ruled.contains(&f) => format!(
+            "Not flagged by the message scanner: a rule matched a {}, but its model read the message as none; I read it and it worries me.",
+            f.label().to_lowercase()
         ),
         (None, Some(f)) => format!(
             "Not flagged by the message scanner, but close to a {} (score {:.2}); I read it and it worries me.",

@@ -80,6 +80,9 @@ pub struct Verdict {
     /// Threats not flagged but scored close to the line: worth the candidate's own look
     /// (`shield_detect::REVIEW_THRESHOLD`). Empty when a threat is flagged.
     pub review: Vec<Flag>,
+    /// Of [`Verdict::review`], the threats a rule matched but the model vetoed
+    /// (`shield_detect::RULE_VETO`): not "close" by score, so they are labelled apart.
+    pub ruled: Vec<Flag>,
 }
 
 impl Verdict {
