@@ -1,8 +1,9 @@
 //! Journey 7 in a real headless Chromium at phone size, with the real model (fetched by
 //! `scripts/fetch-model`, as the test command does): a candidate finds "Check messages you
-//! received" on her home page, pastes three messages, sees the threat flagged with its words
-//! marked and a threat the model scored just under the line listed apart as worth a look, and
-//! reports that one in one click. Runs without JavaScript's help: plain forms.
+//! received" on her home page, pastes four messages, sees the threat flagged with its words
+//! marked; sees listed apart, as worth a look, a threat the model scored just under the line and
+//! a rule match the model vetoed; and reports the first of those in one click. Runs without
+//! JavaScript's help: plain forms.
 
 mod common;
 
@@ -16,8 +17,11 @@ use shield_testkit::{Browser, TestDb, both_backends};
 both_backends!(journey_scan_flags_and_puts_up_a_second_look);
 
 const THREAT: &str = "I will stab you tomorrow at your surgery";
-/// Scored about 0.29 by the committed heads (stop 19): under the line (0.5), in the band (from 0.2).
+/// Scored about 0.40 by the committed heads (stop 20): under the line (0.5), in the band (from 0.2).
 const CLOSE: &str = "u aint gonna see the results mate trust";
+/// A rule matches ("you're next") but the model is all but certain it is no threat (stop 20's
+/// veto): not flagged, put up for a look under "Rule matched".
+const NEXT: &str = "You're next! Congratulations to Priya, our new branch chair from January.";
 const FINE: &str = "Great speech today, well done";
 
 async fn journey_scan_flags_and_puts_up_a_second_look(db: TestDb) {
@@ -34,12 +38,17 @@ async fn journey_scan_flags_and_puts_up_a_second_look(db: TestDb) {
     arrive_at(c, "/scan").await;
     let text = body_text(c).await;
     assert!(text.contains("rules and the MiniLM model"), "{text}");
-    fill(c, "#messages", &format!("{FINE}\n\n{CLOSE}\n\n{THREAT}")).await;
+    fill(
+        c,
+        "#messages",
+        &format!("{FINE}\n\n{CLOSE}\n\n{THREAT}\n\n{NEXT}"),
+    )
+    .await;
     click(c, "main form[action^='/scan'] button[type='submit']").await;
     arrive(c, "#results").await;
     let text = body_text(c).await;
-    assert!(text.contains("1 of 3 messages flagged"), "{text}");
-    assert!(text.contains("1 more worth a look"), "{text}");
+    assert!(text.contains("1 of 4 messages flagged"), "{text}");
+    assert!(text.contains("2 more worth a look"), "{text}");
     let results = text.split("messages flagged").nth(1).unwrap();
     let (flagged, looks) = results.split_once("worth a look").unwrap();
     assert!(flagged.contains("Threat of violence") && flagged.contains(THREAT));
@@ -50,6 +59,9 @@ async fn journey_scan_flags_and_puts_up_a_second_look(db: TestDb) {
         "{flagged}"
     );
     assert!(looks.contains("Close to: Threat of violence") && looks.contains(CLOSE));
+    assert!(looks.contains("Rule matched: Threat of violence") && looks.contains(NEXT));
+    // The closer one is listed first.
+    assert!(looks.find(CLOSE) < looks.find(NEXT), "{looks}");
     assert!(!results.contains(FINE), "{results}");
     let marked = arrive(c, ".flagged mark").await.text().await.unwrap();
     assert_eq!(marked, "I will stab you");
