@@ -59,6 +59,19 @@ async fn paste(c: &mut Client, pasted: &str) -> common::Page {
     page
 }
 
+/// Posts `messages` to `/api/scan` and returns its JSON body, which must be a 200.
+async fn api_scan(c: &mut Client, csrf: &str, messages: serde_json::Value) -> serde_json::Value {
+    let page = c
+        .post_json(
+            "/api/scan",
+            csrf,
+            &serde_json::json!({ "messages": messages }),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+    serde_json::from_str(&page.text()).unwrap()
+}
+
 async fn pasted_messages_are_flagged_by_severity_with_highlights(db: TestDb) {
     let mut c = claire(&db).await;
     let page = paste(&mut c, &format!("{ABUSE}\n\n{FINE}\n\n{DOX}\n\n{THREAT}")).await;
@@ -257,18 +270,15 @@ fn hex_sha(bytes: &[u8]) -> String {
 async fn scan_api_returns_labels_scores_and_spans(db: TestDb) {
     let mut c = claire(&db).await;
     let csrf = c.get("/scan").await.csrf();
-    let page = c
-        .post_json(
-            "/api/scan",
-            &csrf,
-            &serde_json::json!({ "messages": [
-                { "id": "a", "text": THREAT },
-                { "id": "b", "text": FINE },
-            ]}),
-        )
-        .await;
-    assert_eq!(page.status, StatusCode::OK, "{}", page.text());
-    let body: serde_json::Value = serde_json::from_str(&page.text()).unwrap();
+    let body = api_scan(
+        &mut c,
+        &csrf,
+        serde_json::json!([
+            { "id": "a", "text": THREAT },
+            { "id": "b", "text": FINE },
+        ]),
+    )
+    .await;
     let results = body["results"].as_array().unwrap();
     assert_eq!(results[0]["id"], "a");
     assert_eq!(results[0]["labels"], serde_json::json!(["threat_violence"]));
@@ -406,16 +416,12 @@ async fn a_threat_close_to_the_line_is_put_up_for_a_look(db: TestDb) {
     assert!(looks.contains(CLOSE), "{looks}");
     assert!(!looks.contains("tag--red") && !html.contains(FINE));
     // The API says the same.
-    let body: serde_json::Value = serde_json::from_str(
-        &c.post_json(
-            "/api/scan",
-            &csrf,
-            &serde_json::json!({ "messages": [{ "id": "c", "text": CLOSE }, { "id": "f", "text": FINE }] }),
-        )
-        .await
-        .text(),
+    let body = api_scan(
+        &mut c,
+        &csrf,
+        serde_json::json!([{ "id": "c", "text": CLOSE }, { "id": "f", "text": FINE }]),
     )
-    .unwrap();
+    .await;
     assert_eq!(body["results"][0]["labels"], serde_json::json!([]));
     assert_eq!(
         body["results"][0]["review"],
@@ -461,16 +467,12 @@ async fn a_threat_close_to_the_line_is_put_up_for_a_look(db: TestDb) {
         "{looks}"
     );
     // The API puts it up for review too; one click reports it, saying what happened.
-    let body: serde_json::Value = serde_json::from_str(
-        &c.post_json(
-            "/api/scan",
-            &csrf,
-            &serde_json::json!({ "messages": [{ "id": "n", "text": NEXT }] }),
-        )
-        .await
-        .text(),
+    let body = api_scan(
+        &mut c,
+        &csrf,
+        serde_json::json!([{ "id": "n", "text": NEXT }]),
     )
-    .unwrap();
+    .await;
     assert_eq!(body["results"][0]["labels"], serde_json::json!([]));
     assert_eq!(
         body["results"][0]["review"],
