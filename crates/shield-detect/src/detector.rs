@@ -254,6 +254,8 @@ fn second_look(a: &Analysis, read_whole: bool) -> Vec<Label> {
     Label::ALL
         .into_iter()
         .filter(|l| {
+            // With no threat flagged, a threat rule over the line can only
+            // have been vetoed.
             let vetoed = a.rule_scores.get(*l) >= OPERATING_THRESHOLD;
             l.is_threat() && (vetoed || (read_whole && a.scores.get(*l) >= REVIEW_THRESHOLD))
         })
@@ -487,21 +489,21 @@ pub const RULE_VETO: f32 = 0.02;
 pub fn combine(report: RuleReport, head: Option<(Scores, [f32; 4])>) -> Analysis {
     let mut scores = Scores::default();
     let mut rule_scores = Scores::default();
-    let model_scores = head.map(|(raw, thresholds)| {
+    // The model's own scores; vetoes are judged on these, before any
+    // damping below changes `model_scores`.
+    let read = head.map(|(raw, thresholds)| {
         let mut m = Scores::default();
         for label in Label::ALL {
             m.set(label, rescale(raw.get(label), thresholds[label.index()]));
         }
         m
     });
-    // Judged on the model's own scores, before any damping below.
-    let read = model_scores;
     let vetoed = |label: Label| {
         read.is_some_and(|m| {
             report.confidence(label) >= OPERATING_THRESHOLD && m.get(label) < RULE_VETO
         })
     };
-    let mut model_scores = model_scores;
+    let mut model_scores = read;
     let mut notes = report.suppressed.clone();
     let mut labels = Vec::new();
     let (mut by_rule, mut by_model) = (false, false);

@@ -486,4 +486,12 @@ async fn a_threat_close_to_the_line_is_put_up_for_a_look(db: TestDb) {
         ),
         "{html}"
     );
+    // Flagged as abuse, with a threat rule the model vetoed: the report says both.
+    const BACK: &str = "you pathetic scumbag, watch your back at the count";
+    let (category, html) = one_click(&mut c, &db, &csrf, BACK).await;
+    assert_eq!(category, shield_domain::report::Category::OnlineAbuse);
+    assert!(
+        html.contains("a rule also matched a threat of violence, which its model read as none"),
+        "{html}"
+    );
 }

@@ -397,6 +397,12 @@ async fn report_message(
         ),
         // Flagged for something else (abuse, say) and close to a threat: the flag sets the
         // category, and the police contact is told about the threat it came close to.
+        (Some(f), Some(c)) if verdict.ruled.contains(&c) => format!(
+            "Flagged by the message scanner as {} (score {:.2}); a rule also matched a {}, which its model read as none.",
+            f.label().to_lowercase(),
+            verdict.score(f),
+            c.label().to_lowercase()
+        ),
         (Some(f), Some(c)) => format!(
             "Flagged by the message scanner as {} (score {:.2}), and close to a {} (score {:.2}).",
             f.label().to_lowercase(),
