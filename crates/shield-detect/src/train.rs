@@ -378,10 +378,17 @@ pub(crate) fn shuffle<T>(order: &mut [T], rng: &mut SplitMix) {
 /// head's training rather than used as its negatives: they share most of
 /// the language of violent threats, and as negatives they taught the head
 /// to doubt real violent threats. (The combiner keeps a sexual threat from
-/// also being reported as violence.)
+/// also being reported as violence.) Doxxing that its writer did not also
+/// label a threat is left out too (stop 20): the writers disagree on
+/// whether an exposed address with "you know what to do" is a threat, and
+/// as negatives those rows taught the head that doxxing is not violence.
+/// Left out, the panel's doxxing threats were found 0.895 of the time
+/// instead of 0.790; the cost is that about a quarter of doxxing-only
+/// messages are flagged as threats of violence too (see README).
 pub(crate) fn teaches(e: &Example) -> [bool; 4] {
     let mut t = [true; 4];
-    t[Label::ThreatViolence.index()] = e.has(Label::ThreatViolence) || !e.has(Label::ThreatSexual);
+    t[Label::ThreatViolence.index()] =
+        e.has(Label::ThreatViolence) || !(e.has(Label::ThreatSexual) || e.has(Label::Doxxing));
     t
 }
 
@@ -755,6 +762,31 @@ pub fn train(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sexual_threats_and_plain_doxxing_do_not_teach_the_violence_head() {
+        let ex = |labels: &[Label]| Example {
+            text: String::new(),
+            labels: labels.to_vec(),
+            kind: String::new(),
+        };
+        let v = Label::ThreatViolence.index();
+        use Label::*;
+        assert!(
+            teaches(&ex(&[])).iter().all(|t| *t),
+            "a negative teaches every head"
+        );
+        assert!(teaches(&ex(&[ThreatViolence, Doxxing]))[v]);
+        assert!(teaches(&ex(&[ThreatViolence, ThreatSexual]))[v]);
+        assert!(teaches(&ex(&[Abuse]))[v]);
+        assert!(!teaches(&ex(&[ThreatSexual]))[v]);
+        assert!(!teaches(&ex(&[Doxxing]))[v]);
+        assert!(!teaches(&ex(&[Doxxing, Abuse]))[v]);
+        // The other heads learn from every curated row.
+        for l in [ThreatSexual, Doxxing, Abuse] {
+            assert!(teaches(&ex(&[Doxxing]))[l.index()]);
+        }
+    }
 
     #[test]
     fn writer_folds_keep_each_writer_in_one_fold() {

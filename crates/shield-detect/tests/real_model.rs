@@ -41,8 +41,9 @@ fn committed_heads_meet_targets_on_eval_split() {
     eprintln!("{} in {:.1?}", report.to_text(), t.elapsed());
     // Regression guards just under the level measured when the heads were
     // committed (stop 20, heads fused with the lexical reader, rule floors
-    // open to the model's veto: threat recall 0.935 with 4.7% of hard
-    // negatives flagged; doxxing recall 0.933 with 2.7%). The project's targets are 0.95 and 5% on text written by
+    // open to the model's veto, plain doxxing out of the violence head's
+    // training: threat recall 0.939 with 4.8% of hard negatives flagged;
+    // doxxing recall 0.926 with 2.2%). The project's targets are 0.95 and 5% on text written by
     // others; see the crate README for where they stand.
     assert!(
         report.threat_recall >= 0.91,
@@ -64,7 +65,7 @@ fn committed_heads_meet_targets_on_eval_split() {
     // The second look (`REVIEW_THRESHOLD`, chosen here: the lowest cut
     // keeping flags plus looks within 10% of hard negatives) measured 0.945
     // with 9.1% at stop 17, 0.965 with 8.0% with stop 19's heads, and 0.976
-    // with 9.2% with stop 20's (vetoed rule matches are put up too).
+    // with 9.5% with stop 20's (vetoed rule matches are put up too).
     assert!(
         report.threat_recall_with_review >= 0.96,
         "with the second look {}",
@@ -72,18 +73,18 @@ fn committed_heads_meet_targets_on_eval_split() {
     );
     assert!(report.hard_negative_threat_or_review_rate <= 0.10);
     // The independent writers' held-out sets and the eight-writer panel,
-    // never trained on (stop 20 measured 0.914 at 3.9%, 0.672 at 2.1%,
-    // 0.928 at 12.4%, 0.939 at 19.1% and 0.892 at 3.3%: recall is short of
+    // never trained on (stop 20 measured 0.929 at 4.3%, 0.677 at 1.7%,
+    // 0.938 at 12.0%, 0.939 at 17.6% and 0.902 at 3.0%: recall is short of
     // 0.95 everywhere and the false alarms are over budget on two writers,
     // which is why issue 8 is open). The last figure guards recall counting
-    // the messages put up for a second look (stop 20 measured 0.934, 0.768,
-    // 0.959, 0.975 and 0.946).
+    // the messages put up for a second look (stop 20 measured 0.954, 0.768,
+    // 0.974, 0.980 and 0.963).
     for (file, at_least, with_look) in [
         ("data/holdout2.jsonl", 0.90, 0.92),
         ("data/holdout3.jsonl", 0.65, 0.75),
         ("data/holdout4.jsonl", 0.91, 0.94),
         ("data/holdout5.jsonl", 0.92, 0.96),
-        ("data/panel.jsonl", 0.87, 0.93),
+        ("data/panel.jsonl", 0.88, 0.94),
     ] {
         let blind = train::load_examples(&root().join(file)).unwrap();
         let report = eval::evaluate(&d, &blind);
@@ -104,12 +105,12 @@ fn committed_heads_meet_targets_on_eval_split() {
     // flagged; windows at the short-message threshold had flagged 28-31%;
     // stop 19's fused heads 0.836, 0.857 and 0.750 with 9.6%, 5.0% and
     // 10.0%; stop 20's, with the window bar raised to keep w42's alarms,
-    // 0.818, 0.878 and 0.786 at the same 9.6%, 5.0% and 10.0%). Guards on
-    // both sides, as the window bar trades one for the other.
+    // 0.818, 0.816 and 0.804 with 7.7%, 5.0% and 5.7%). Guards on both
+    // sides, as the window bar trades one for the other.
     for (file, at_least, at_most) in [
         ("data/long.jsonl", 0.80, 0.13),
-        ("data/long2.jsonl", 0.85, 0.08),
-        ("data/long3.jsonl", 0.76, 0.13),
+        ("data/long2.jsonl", 0.80, 0.08),
+        ("data/long3.jsonl", 0.78, 0.10),
     ] {
         let letters = train::load_examples(&root().join(file)).unwrap();
         let report = eval::evaluate(&d, &letters);

@@ -435,7 +435,7 @@ async fn a_threat_close_to_the_line_is_put_up_for_a_look(db: TestDb) {
         html.contains("Not flagged by the message scanner, but close to a threat of violence"),
         "{html}"
     );
-    // Flagged as abuse and close to a threat (about 0.36): listed with the flagged messages,
+    // Flagged as abuse and close to a threat (about 0.43): listed with the flagged messages,
     // reported as abuse, and the report tells the police contact about the threat as well.
     const PAY: &str = "you thieving scumbag, karma will catch up with you";
     let page = paste(&mut c, PAY).await;
@@ -487,8 +487,8 @@ async fn a_threat_close_to_the_line_is_put_up_for_a_look(db: TestDb) {
         "{html}"
     );
     // Flagged as abuse, with a threat rule the model vetoed: the report says both.
-    const BACK: &str = "you pathetic scumbag, watch your back at the count";
-    let (category, html) = one_click(&mut c, &db, &csrf, BACK).await;
+    const NEXT_ABUSE: &str = "You're next! Congratulations on the selection, you useless clown";
+    let (category, html) = one_click(&mut c, &db, &csrf, NEXT_ABUSE).await;
     assert_eq!(category, shield_domain::report::Category::OnlineAbuse);
     assert!(
         html.contains("a rule also matched a threat of violence, which its model read as none"),
