@@ -488,6 +488,14 @@ async fn a_threat_close_to_the_line_is_put_up_for_a_look(db: TestDb) {
     );
     // Flagged as abuse, with a threat rule the model vetoed: the report says both.
     const NEXT_ABUSE: &str = "You're next! Congratulations on the selection, you useless clown";
+    let page = paste(&mut c, NEXT_ABUSE).await;
+    let html = page.body.split("id=\"results\"").nth(1).unwrap().to_owned();
+    assert!(html.contains("1 of 1 message flagged"), "{html}");
+    assert!(
+        html.contains("a rule also matched (model read it as none): Threat of violence")
+            && !html.contains("close to: Threat of violence"),
+        "{html}"
+    );
     let (category, html) = one_click(&mut c, &db, &csrf, NEXT_ABUSE).await;
     assert_eq!(category, shield_domain::report::Category::OnlineAbuse);
     assert!(

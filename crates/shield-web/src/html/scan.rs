@@ -41,6 +41,8 @@ pub(crate) struct FlaggedRow {
     pub auto_report: Option<(i64, String)>,
     /// Threats this message came close to without being flagged for them.
     pub close_to: Vec<&'static str>,
+    /// Threats a rule matched and the model vetoed (not "close" by score).
+    pub rule_matched: Vec<&'static str>,
     /// Listed for a look because a rule matched its threat and the model vetoed it, not
     /// because its score came close.
     pub ruled: bool,
@@ -136,7 +138,13 @@ fn row(message: Message, verdict: &Verdict) -> FlaggedRow {
             .collect(),
         notes: verdict.notes.iter().map(|n| readable_note(n)).collect(),
         auto_report: None,
-        close_to: verdict.review.iter().map(|f| f.label()).collect(),
+        close_to: verdict
+            .review
+            .iter()
+            .filter(|f| !verdict.ruled.contains(f))
+            .map(|f| f.label())
+            .collect(),
+        rule_matched: verdict.ruled.iter().map(|f| f.label()).collect(),
         ruled: verdict.flags.is_empty() && verdict.ruled.contains(&top),
         message,
     }
