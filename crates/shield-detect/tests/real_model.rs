@@ -40,11 +40,12 @@ fn committed_heads_meet_targets_on_eval_split() {
     let report = eval::evaluate(&d, &data);
     eprintln!("{} in {:.1?}", report.to_text(), t.elapsed());
     // Regression guards just under the level measured when the heads were
-    // committed (stop 20, heads fused with the lexical reader, rule floors
+    // committed (stop 21: heads fused with the lexical reader, rule floors
     // open to the model's veto, plain doxxing out of the violence head's
-    // training: threat recall 0.939 with 4.8% of hard negatives flagged;
-    // doxxing recall 0.926 with 2.2%). The project's targets are 0.95 and 5% on text written by
-    // others; see the crate README for where they stand.
+    // training, three more training writers; threat recall 0.934 with 4.1%
+    // of hard negatives flagged; doxxing recall 0.938 with 2.5%). The
+    // project's targets are 0.95 and 5% on text written by others; see the
+    // crate README for where they stand.
     assert!(
         report.threat_recall >= 0.91,
         "threat recall {}",
@@ -64,8 +65,9 @@ fn committed_heads_meet_targets_on_eval_split() {
     assert!(report.hard_negative_doxxing_rate <= 0.05);
     // The second look (`REVIEW_THRESHOLD`, chosen here: the lowest cut
     // keeping flags plus looks within 10% of hard negatives) measured 0.945
-    // with 9.1% at stop 17, 0.965 with 8.0% with stop 19's heads, and 0.976
-    // with 9.5% with stop 20's (vetoed rule matches are put up too).
+    // with 9.1% at stop 17, 0.965 with 8.0% with stop 19's heads, 0.976
+    // with 9.5% with stop 20's (vetoed rule matches are put up too), and
+    // 0.980 with 9.6% with stop 21's on the larger eval split.
     assert!(
         report.threat_recall_with_review >= 0.96,
         "with the second look {}",
@@ -73,17 +75,17 @@ fn committed_heads_meet_targets_on_eval_split() {
     );
     assert!(report.hard_negative_threat_or_review_rate <= 0.10);
     // The independent writers' held-out sets and the eight-writer panel,
-    // never trained on (stop 20 measured 0.929 at 4.3%, 0.677 at 1.7%,
-    // 0.938 at 12.0%, 0.939 at 17.6% and 0.902 at 3.0%: recall is short of
+    // never trained on (stop 21 measured 0.939 at 3.1%, 0.828 at 1.7%,
+    // 0.943 at 9.5%, 0.939 at 14.9% and 0.901 at 2.8%: recall is short of
     // 0.95 everywhere and the false alarms are over budget on two writers,
     // which is why issue 8 is open). The last figure guards recall counting
-    // the messages put up for a second look (stop 20 measured 0.954, 0.768,
-    // 0.974, 0.980 and 0.963).
+    // the messages put up for a second look (stop 21 measured 0.970, 0.894,
+    // 0.979, 0.964 and 0.961).
     for (file, at_least, with_look) in [
-        ("data/holdout2.jsonl", 0.90, 0.92),
-        ("data/holdout3.jsonl", 0.65, 0.75),
-        ("data/holdout4.jsonl", 0.91, 0.94),
-        ("data/holdout5.jsonl", 0.92, 0.96),
+        ("data/holdout2.jsonl", 0.91, 0.95),
+        ("data/holdout3.jsonl", 0.80, 0.87),
+        ("data/holdout4.jsonl", 0.92, 0.96),
+        ("data/holdout5.jsonl", 0.92, 0.94),
         ("data/panel.jsonl", 0.88, 0.94),
     ] {
         let blind = train::load_examples(&root().join(file)).unwrap();
@@ -105,12 +107,14 @@ fn committed_heads_meet_targets_on_eval_split() {
     // flagged; windows at the short-message threshold had flagged 28-31%;
     // stop 19's fused heads 0.836, 0.857 and 0.750 with 9.6%, 5.0% and
     // 10.0%; stop 20's, with the window bar raised to keep w42's alarms,
-    // 0.818, 0.816 and 0.804 with 7.7%, 5.0% and 5.7%). Guards on both
-    // sides, as the window bar trades one for the other.
+    // 0.818, 0.816 and 0.804 with 7.7%, 5.0% and 5.7%; stop 21's, with
+    // three more training writers, 0.800, 0.857 and 0.821 with 9.6%, 3.3%
+    // and 10.0%). Guards on both sides, as the window bar trades one for
+    // the other.
     for (file, at_least, at_most) in [
-        ("data/long.jsonl", 0.80, 0.13),
-        ("data/long2.jsonl", 0.80, 0.08),
-        ("data/long3.jsonl", 0.78, 0.10),
+        ("data/long.jsonl", 0.78, 0.13),
+        ("data/long2.jsonl", 0.82, 0.06),
+        ("data/long3.jsonl", 0.78, 0.12),
     ] {
         let letters = train::load_examples(&root().join(file)).unwrap();
         let report = eval::evaluate(&d, &letters);

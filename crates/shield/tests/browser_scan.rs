@@ -17,8 +17,8 @@ use shield_testkit::{Browser, TestDb, both_backends};
 both_backends!(journey_scan_flags_and_puts_up_a_second_look);
 
 const THREAT: &str = "I will stab you tomorrow at your surgery";
-/// Scored about 0.35 by the committed heads (stop 20): under the line (0.5), in the band (from 0.2).
-const CLOSE: &str = "u aint gonna see the results mate trust";
+/// Scored about 0.32 by the committed heads (stop 21): under the line (0.5), in the band (from 0.2).
+const CLOSE: &str = "u aint gonna see the results mate";
 /// A rule matches ("you're next") but the model is all but certain it is no threat (stop 20's
 /// veto): not flagged, put up for a look under "Rule matched".
 const NEXT: &str = "You're next! Congratulations to Priya, our new branch chair from January.";

@@ -393,15 +393,15 @@ async fn a_long_letter_flagged_by_the_model_marks_the_passage(db: TestDb) {
 }
 
 /// A threat the model scores under the line but within the review band (the committed heads
-/// give it about 0.29; flagged from 0.5, put up for a look from 0.2) is listed apart from the
+/// give it about 0.32; flagged from 0.5, put up for a look from 0.2) is listed apart from the
 /// flagged messages, not styled as a threat, and one click reports it as the threat it came
 /// close to. If retrained heads or new rules move this message out of the band, pick another near 0.35
 /// (stop 18's rules now flag the one used before, "i'll cave your head in with a brick").
 /// Stop 19's fused heads flag the abusive one used before ("… YOU WILL PAY WITH YOUR BLOOD"),
-/// and stop 20's lower violence threshold the next ("you thieving scumbag, you will pay for what
-/// you did").
+/// stop 20's lower violence threshold the next ("you thieving scumbag, you will pay for what
+/// you did"), and stop 21's heads "you thieving scumbag, karma will catch up with you" (0.73).
 async fn a_threat_close_to_the_line_is_put_up_for_a_look(db: TestDb) {
-    const CLOSE: &str = "u aint gonna see the results mate trust";
+    const CLOSE: &str = "u aint gonna see the results mate";
     let mut c = claire_with(&db, with_model()).await;
     let page = paste(&mut c, &format!("{FINE}\n\n{CLOSE}\n\n{THREAT}")).await;
     let csrf = c.get("/scan").await.csrf();
@@ -435,9 +435,9 @@ async fn a_threat_close_to_the_line_is_put_up_for_a_look(db: TestDb) {
         html.contains("Not flagged by the message scanner, but close to a threat of violence"),
         "{html}"
     );
-    // Flagged as abuse and close to a threat (about 0.43): listed with the flagged messages,
+    // Flagged as abuse and close to a threat (about 0.31): listed with the flagged messages,
     // reported as abuse, and the report tells the police contact about the threat as well.
-    const PAY: &str = "you thieving scumbag, karma will catch up with you";
+    const PAY: &str = "you thieving scumbag, enjoy your seat while it lasts";
     let page = paste(&mut c, PAY).await;
     let html = page.body.split("id=\"results\"").nth(1).unwrap().to_owned();
     assert!(html.contains("1 of 1 message flagged"), "{html}");
