@@ -140,16 +140,18 @@ def main():
 
     # panel/wN/: eight more independent writers (w34-w41) written in stop 15
     # to measure the committed detector on many unseen writers at once; not
-    # trained on in the stop they were written. Kinds end in `_wN`.
-    panel = []
-    for folder in sorted((ROOT / "data" / "panel").iterdir(), key=lambda p: int(p.name[1:])):
-        for path in sorted(folder.glob("*.txt")):
-            panel += read_file(path, f"{path.stem}_{folder.name}")
-    with open(ROOT / "data" / "panel.jsonl", "w", encoding="utf-8") as f:
-        for r in panel:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    print("panel:", summary(panel))
-
+    # trained on in the stop they were written. panel2/wN/: three more
+    # (w48-w50), written in stop 21 after its heads were chosen. Kinds end
+    # in `_wN`.
+    for name in ("panel", "panel2"):
+        panel = []
+        for folder in sorted((ROOT / "data" / name).iterdir(), key=lambda p: int(p.name[1:])):
+            for path in sorted(folder.glob("*.txt")):
+                panel += read_file(path, f"{path.stem}_{folder.name}")
+        with open(ROOT / "data" / f"{name}.jsonl", "w", encoding="utf-8") as f:
+            for r in panel:
+                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        print(f"{name}:", summary(panel))
 
 def read_holdout(folder, suffix):
     """Like read_raw, but kinds are `<stem>_<suffix>` (`hard_<suffix>` for

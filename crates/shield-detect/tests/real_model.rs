@@ -74,19 +74,21 @@ fn committed_heads_meet_targets_on_eval_split() {
         report.threat_recall_with_review
     );
     assert!(report.hard_negative_threat_or_review_rate <= 0.10);
-    // The independent writers' held-out sets and the eight-writer panel,
-    // never trained on (stop 21 measured 0.939 at 3.1%, 0.828 at 1.7%,
-    // 0.943 at 9.5%, 0.939 at 14.9% and 0.901 at 2.8%: recall is short of
-    // 0.95 everywhere and the false alarms are over budget on two writers,
-    // which is why issue 8 is open). The last figure guards recall counting
-    // the messages put up for a second look (stop 21 measured 0.970, 0.894,
-    // 0.979, 0.964 and 0.961).
+    // The independent writers' held-out sets, the eight-writer panel and
+    // the three-writer second panel, never trained on (stop 21 measured
+    // 0.939 at 3.1%, 0.828 at 1.7%, 0.943 at 9.5%, 0.939 at 14.9%, 0.901 at
+    // 2.8% and 0.873 at 13.4%: recall is short of 0.95 everywhere and the
+    // false alarms are over budget on three sets, which is why issue 8 is
+    // open). The last figure guards recall counting the messages put up for
+    // a second look (stop 21 measured 0.970, 0.894, 0.979, 0.964, 0.961 and
+    // 0.948).
     for (file, at_least, with_look) in [
         ("data/holdout2.jsonl", 0.91, 0.95),
         ("data/holdout3.jsonl", 0.80, 0.87),
         ("data/holdout4.jsonl", 0.92, 0.96),
         ("data/holdout5.jsonl", 0.92, 0.94),
         ("data/panel.jsonl", 0.88, 0.94),
+        ("data/panel2.jsonl", 0.85, 0.93),
     ] {
         let blind = train::load_examples(&root().join(file)).unwrap();
         let report = eval::evaluate(&d, &blind);
