@@ -79,31 +79,9 @@ fn committed_heads_meet_targets_on_eval_split() {
     // 0.939 at 3.1%, 0.828 at 1.7%, 0.943 at 9.5%, 0.939 at 14.9%, 0.901 at
     // 2.8% and 0.873 at 13.4%: recall is short of 0.95 everywhere and the
     // false alarms are over budget on three sets, which is why issue 8 is
-    // open). The last figure guards recall counting the messages put up for
-    // a second look (stop 21 measured 0.970, 0.894, 0.979, 0.964, 0.961 and
-    // 0.948).
-    for (file, at_least, with_look) in [
-        ("data/holdout2.jsonl", 0.91, 0.95),
-        ("data/holdout3.jsonl", 0.80, 0.87),
-        ("data/holdout4.jsonl", 0.92, 0.96),
-        ("data/holdout5.jsonl", 0.92, 0.94),
-        ("data/panel.jsonl", 0.88, 0.94),
-        ("data/panel2.jsonl", 0.85, 0.93),
-    ] {
-        let blind = train::load_examples(&root().join(file)).unwrap();
-        let report = eval::evaluate(&d, &blind);
-        eprintln!("held out ({file}):\n{}", report.to_text());
-        assert!(
-            report.threat_recall >= at_least,
-            "{file}: blind threat recall {}",
-            report.threat_recall
-        );
-        assert!(
-            report.threat_recall_with_review >= with_look,
-            "{file}: with the second look {}",
-            report.threat_recall_with_review
-        );
-    }
+    // open); with the messages put up for a second look, 0.970, 0.894,
+    // 0.979, 0.964, 0.961 and 0.948.
+    //
     // Long letters by three more writers (stop 16 measured threat recall
     // 0.945, 0.857 and 0.786 with 21.2%, 11.7% and 15.7% of benign letters
     // flagged; windows at the short-message threshold had flagged 28-31%;
@@ -111,26 +89,53 @@ fn committed_heads_meet_targets_on_eval_split() {
     // 10.0%; stop 20's, with the window bar raised to keep w42's alarms,
     // 0.818, 0.816 and 0.804 with 7.7%, 5.0% and 5.7%; stop 21's, with
     // three more training writers, 0.800, 0.857 and 0.821 with 9.6%, 3.3%
-    // and 10.0%). Guards on both sides, as the window bar trades one for
-    // the other.
-    for (file, at_least, at_most) in [
-        ("data/long.jsonl", 0.78, 0.13),
-        ("data/long2.jsonl", 0.82, 0.06),
-        ("data/long3.jsonl", 0.78, 0.12),
+    // and 10.0%). The window bar trades one side for the other.
+    //
+    // Every set is guarded on both sides, just past the stop-21 figures.
+    struct Guard {
+        file: &'static str,
+        recall: f32,
+        with_look: Option<f32>,
+        max_alarms: f32,
+    }
+    let guard = |file, recall, with_look, max_alarms| Guard {
+        file,
+        recall,
+        with_look,
+        max_alarms,
+    };
+    for g in [
+        guard("data/holdout2.jsonl", 0.91, Some(0.95), 0.05),
+        guard("data/holdout3.jsonl", 0.80, Some(0.87), 0.04),
+        guard("data/holdout4.jsonl", 0.92, Some(0.96), 0.12),
+        guard("data/holdout5.jsonl", 0.92, Some(0.94), 0.17),
+        guard("data/panel.jsonl", 0.88, Some(0.94), 0.04),
+        guard("data/panel2.jsonl", 0.85, Some(0.93), 0.15),
+        guard("data/long.jsonl", 0.78, None, 0.13),
+        guard("data/long2.jsonl", 0.82, None, 0.06),
+        guard("data/long3.jsonl", 0.78, None, 0.12),
     ] {
-        let letters = train::load_examples(&root().join(file)).unwrap();
-        let report = eval::evaluate(&d, &letters);
-        eprintln!("long letters ({file}):\n{}", report.to_text());
+        let file = g.file;
+        let blind = train::load_examples(&root().join(file)).unwrap();
+        let report = eval::evaluate(&d, &blind);
+        eprintln!("never trained on ({file}):\n{}", report.to_text());
         assert!(
-            report.threat_recall >= at_least,
+            report.threat_recall >= g.recall,
             "{file}: threat recall {}",
             report.threat_recall
         );
         assert!(
-            report.hard_negative_threat_rate <= at_most,
-            "{file}: benign letters flagged {}",
+            report.hard_negative_threat_rate <= g.max_alarms,
+            "{file}: hard negatives flagged as threat {}",
             report.hard_negative_threat_rate
         );
+        if let Some(with_look) = g.with_look {
+            assert!(
+                report.threat_recall_with_review >= with_look,
+                "{file}: with the second look {}",
+                report.threat_recall_with_review
+            );
+        }
     }
 }
 
