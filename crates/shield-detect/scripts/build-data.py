@@ -153,6 +153,7 @@ def main():
                 f.write(json.dumps(r, ensure_ascii=False) + "\n")
         print(f"{name}:", summary(panel))
 
+
 def read_holdout(folder, suffix):
     """Like read_raw, but kinds are `<stem>_<suffix>` (`hard_<suffix>` for
     the negatives)."""
