@@ -10,6 +10,8 @@
 use candle_core::{CpuStorage, DType, InplaceOp1, Layout, Module, Result, Tensor, bail};
 use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder};
 use candle_transformers::models::bert::Config;
+
+use crate::dense::Dense;
 use rayon::prelude::*;
 
 /// One encoder layer. Q, K and V are one fused linear map whose query rows
@@ -22,6 +24,27 @@ pub(crate) struct Layer {
     pub inter: Linear,
     pub out: Linear,
     pub out_ln: LayerNorm,
+    /// The same four maps packed for inference ([`crate::dense`]); rebuilt
+    /// whenever the weights above change.
+    fast: Fast,
+}
+
+struct Fast {
+    qkv: Dense,
+    attn_out: Dense,
+    inter: Dense,
+    out: Dense,
+}
+
+impl Fast {
+    fn pack(qkv: &Linear, attn_out: &Linear, inter: &Linear, out: &Linear) -> Result<Self> {
+        Ok(Fast {
+            qkv: Dense::new(qkv)?,
+            attn_out: Dense::new(attn_out)?,
+            inter: Dense::new(inter)?,
+            out: Dense::new(out)?,
+        })
+    }
 }
 
 /// Encoder weights and shape.
@@ -85,12 +108,17 @@ impl FastBert {
             let (ow, ob) = linear(&a.pp("output").pp("dense"), h, h)?;
             let (iw, ib) = linear(&l.pp("intermediate").pp("dense"), h, cfg.intermediate_size)?;
             let (fw, fb) = linear(&l.pp("output").pp("dense"), cfg.intermediate_size, h)?;
+            let qkv = Linear::new(qkv_w, Some(qkv_b));
+            let attn_out = Linear::new(ow, Some(ob));
+            let inter = Linear::new(iw, Some(ib));
+            let out = Linear::new(fw, Some(fb));
             layers.push(Layer {
-                qkv: Linear::new(qkv_w, Some(qkv_b)),
-                attn_out: Linear::new(ow, Some(ob)),
+                fast: Fast::pack(&qkv, &attn_out, &inter, &out)?,
+                qkv,
+                attn_out,
                 attn_ln: layer_norm(a.pp("output").pp("LayerNorm"), h, cfg.layer_norm_eps)?,
-                inter: Linear::new(iw, Some(ib)),
-                out: Linear::new(fw, Some(fb)),
+                inter,
+                out,
                 out_ln: layer_norm(l.pp("output").pp("LayerNorm"), h, cfg.layer_norm_eps)?,
             });
         }
@@ -136,17 +164,19 @@ impl FastBert {
                 let delta = lora.delta(adapters.scale)?;
                 Ok(Linear::new((lin.weight() + delta)?, lin.bias().cloned()))
             };
-            merged.push((
-                i,
+            let (qkv, attn_out, inter, out) = (
                 add(&layer.qkv, &a.qkv)?,
                 add(&layer.attn_out, &a.attn_out)?,
                 add(&layer.inter, &a.inter)?,
                 add(&layer.out, &a.out)?,
-            ));
+            );
+            let fast = Fast::pack(&qkv, &attn_out, &inter, &out)?;
+            merged.push((i, qkv, attn_out, inter, out, fast));
         }
-        for (i, qkv, attn_out, inter, out) in merged {
+        for (i, qkv, attn_out, inter, out, fast) in merged {
             let layer = &mut self.layers[i];
             (layer.qkv, layer.attn_out, layer.inter, layer.out) = (qkv, attn_out, inter, out);
+            layer.fast = fast;
         }
         Ok(())
     }
@@ -198,7 +228,7 @@ impl FastBert {
 
         let mut states: Vec<(usize, Tensor)> = Vec::new();
         for (i, layer) in self.layers[..depth].iter().enumerate() {
-            let qkv = layer.qkv.forward(&x)?; // (b*len, 3h)
+            let qkv = x.apply_op1_no_bwd(&layer.fast.qkv)?; // (b*len, 3h)
             let split = |i: usize| -> Result<Tensor> {
                 qkv.narrow(1, i * self.hidden, self.hidden)?
                     .reshape((b, len, self.heads, self.head_dim))?
@@ -215,12 +245,12 @@ impl FastBert {
                 .reshape((b * len, self.hidden))?;
             let attn = layer
                 .attn_ln
-                .forward(&(layer.attn_out.forward(&ctx)? + &x)?)?;
-            let inter = layer.inter.forward(&attn)?;
+                .forward(&(ctx.apply_op1_no_bwd(&layer.fast.attn_out)? + &x)?)?;
+            let inter = attn.apply_op1_no_bwd(&layer.fast.inter)?;
             inter.inplace_op1(&FastGelu)?;
             x = layer
                 .out_ln
-                .forward(&(layer.out.forward(&inter)? + &attn)?)?;
+                .forward(&(inter.apply_op1_no_bwd(&layer.fast.out)? + &attn)?)?;
             if keep.contains(&(i + 1)) {
                 states.push((i + 1, x.reshape((b, len, self.hidden))?));
             }

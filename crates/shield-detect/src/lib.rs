@@ -24,6 +24,7 @@
 
 mod bert;
 mod corpus;
+mod dense;
 mod detector;
 mod error;
 mod label;
