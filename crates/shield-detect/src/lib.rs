@@ -7,7 +7,7 @@
 //!    exact character spans that fired and a human-readable reason, so a
 //!    caseworker can see *why* a message was flagged. They always run, even
 //!    when the model files are missing.
-//! 2. [`model`]: all-MiniLM-L6-v2 computed with candle (the first four of
+//! 2. [`model`]: all-MiniLM-L6-v2 computed with candle and rten-gemm (the first four of
 //!    its six layers, pooled four ways, for detection), which catches
 //!    paraphrases the rules never anticipated. Layers 3 and 4 carry
 //!    low-rank adapters trained for this task ([`adapt`]), merged into the
