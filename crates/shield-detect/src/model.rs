@@ -41,9 +41,13 @@ pub const WINDOW_OVERLAP: usize = 32;
 /// pasted message can cost (about twelve short messages' worth).
 pub const MAX_WINDOWS: usize = 24;
 /// Upper bound on `batch_size * padded_length` per forward pass. Measured
-/// on 2 cores: 2048 and 4096 were equally fast, 8192 markedly slower
-/// (activations fall out of cache), 1024 and below lose to per-call overhead.
-const TOKEN_BUDGET: usize = 2048;
+/// on 2 cores with the linear maps in rten-gemm (stop 22; the eval split
+/// through `shield detect --jsonl`, medians of 2-7 runs): 128 tokens 10.3 s,
+/// 256 10.8 s, 512 11.2 s, 2048 13.0 s, 4096 14.9 s, 64 11.6 s. Small batches keep a
+/// layer's activations in the core's cache, and rten-gemm's per-call cost
+/// is low. (With candle's matmul, 2048 had been best and 1024 and below
+/// lost to per-call overhead.) A text longer than the budget runs alone.
+const TOKEN_BUDGET: usize = 128;
 /// Maximum texts in one forward pass.
 const MAX_BATCH: usize = 64;
 
