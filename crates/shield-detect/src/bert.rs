@@ -12,9 +12,9 @@
 use candle_core::{CpuStorage, DType, InplaceOp1, Layout, Module, Result, Tensor, bail};
 use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder};
 use candle_transformers::models::bert::Config;
+use rayon::prelude::*;
 
 use crate::dense::Dense;
-use rayon::prelude::*;
 
 /// One encoder layer. Q, K and V are one fused linear map whose query rows
 /// already carry the attention scale, so an adapter trained on `qkv` (see

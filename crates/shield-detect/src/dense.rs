@@ -19,7 +19,8 @@ thread_local! {
     static EXEC: GemmExecutor<f32> = GemmExecutor::default();
 }
 
-/// A linear map `y = x·Wᵀ + b` with `W` prepacked for [`executor`].
+/// A linear map `y = x·Wᵀ + b` with `W` prepacked for this CPU's kernel
+/// (see `EXEC`).
 pub(crate) struct Dense {
     packed: PackedBMatrix<f32>,
     bias: Vec<f32>,
