@@ -14,7 +14,9 @@ use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder};
 use candle_transformers::models::bert::Config;
 use rayon::prelude::*;
 
+use crate::attention::Attention;
 use crate::dense::Dense;
+use crate::norm::AddNorm;
 
 /// One encoder layer. Q, K and V are one fused linear map whose query rows
 /// already carry the attention scale, so an adapter trained on `qkv` (see
@@ -34,17 +36,23 @@ pub(crate) struct Layer {
 struct Fast {
     qkv: Dense,
     attn_out: Dense,
+    attn_ln: AddNorm,
     inter: Dense,
     out: Dense,
+    out_ln: AddNorm,
 }
 
 impl Fast {
-    fn pack(qkv: &Linear, attn_out: &Linear, inter: &Linear, out: &Linear) -> Result<Self> {
+    /// `maps`: qkv, attn_out, inter, out; `norms`: attn_ln, out_ln.
+    fn pack(maps: [&Linear; 4], norms: [&LayerNorm; 2], eps: f64) -> Result<Self> {
+        let ([qkv, attn_out, inter, out], [attn_ln, out_ln]) = (maps, norms);
         Ok(Fast {
             qkv: Dense::new(qkv)?,
             attn_out: Dense::new(attn_out)?,
+            attn_ln: AddNorm::new(attn_ln, eps)?,
             inter: Dense::new(inter)?,
             out: Dense::new(out)?,
+            out_ln: AddNorm::new(out_ln, eps)?,
         })
     }
 }
@@ -114,14 +122,20 @@ impl FastBert {
             let attn_out = Linear::new(ow, Some(ob));
             let inter = Linear::new(iw, Some(ib));
             let out = Linear::new(fw, Some(fb));
+            let attn_ln = layer_norm(a.pp("output").pp("LayerNorm"), h, cfg.layer_norm_eps)?;
+            let out_ln = layer_norm(l.pp("output").pp("LayerNorm"), h, cfg.layer_norm_eps)?;
             layers.push(Layer {
-                fast: Fast::pack(&qkv, &attn_out, &inter, &out)?,
+                fast: Fast::pack(
+                    [&qkv, &attn_out, &inter, &out],
+                    [&attn_ln, &out_ln],
+                    cfg.layer_norm_eps,
+                )?,
                 qkv,
                 attn_out,
-                attn_ln: layer_norm(a.pp("output").pp("LayerNorm"), h, cfg.layer_norm_eps)?,
+                attn_ln,
                 inter,
                 out,
-                out_ln: layer_norm(l.pp("output").pp("LayerNorm"), h, cfg.layer_norm_eps)?,
+                out_ln,
             });
         }
         Ok(FastBert {
@@ -172,7 +186,11 @@ impl FastBert {
                 add(&layer.inter, &a.inter)?,
                 add(&layer.out, &a.out)?,
             );
-            let fast = Fast::pack(&qkv, &attn_out, &inter, &out)?;
+            let fast = Fast::pack(
+                [&qkv, &attn_out, &inter, &out],
+                [&layer.attn_ln, &layer.out_ln],
+                self.eps,
+            )?;
             merged.push((i, qkv, attn_out, inter, out, fast));
         }
         for (i, qkv, attn_out, inter, out, fast) in merged {
@@ -226,33 +244,22 @@ impl FastBert {
                     .forward(&Tensor::zeros(1, DType::U32, dev)?)?,
             )?;
         let mut x = self.emb_ln.forward(&x)?.reshape((b * len, self.hidden))?;
-        let mask_add = attention_mask(mask)?;
+        let mask = mask.to_dtype(DType::F32)?.contiguous()?;
+        let attention = Attention {
+            heads: self.heads,
+            head_dim: self.head_dim,
+        };
 
         let mut states: Vec<(usize, Tensor)> = Vec::new();
         for (i, layer) in self.layers[..depth].iter().enumerate() {
             let qkv = x.apply_op1_no_bwd(&layer.fast.qkv)?; // (b*len, 3h)
-            let split = |i: usize| -> Result<Tensor> {
-                qkv.narrow(1, i * self.hidden, self.hidden)?
-                    .reshape((b, len, self.heads, self.head_dim))?
-                    .transpose(1, 2)?
-                    .contiguous()
-            };
-            let (q, k, v) = (split(0)?, split(1)?, split(2)?);
-            let scores = q.matmul(&k.t()?)?.broadcast_add(&mask_add)?;
-            let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-            let ctx = probs
-                .matmul(&v)?
-                .transpose(1, 2)?
-                .contiguous()?
-                .reshape((b * len, self.hidden))?;
-            let attn = layer
-                .attn_ln
-                .forward(&(ctx.apply_op1_no_bwd(&layer.fast.attn_out)? + &x)?)?;
+            let ctx = qkv.apply_op2_no_bwd(&mask, &attention)?; // (b*len, h)
+            let attn = ctx.apply_op1_no_bwd(&layer.fast.attn_out)?;
+            attn.inplace_op2(&x, &layer.fast.attn_ln)?;
             let inter = attn.apply_op1_no_bwd(&layer.fast.inter)?;
             inter.inplace_op1(&FastGelu)?;
-            x = layer
-                .out_ln
-                .forward(&(inter.apply_op1_no_bwd(&layer.fast.out)? + &attn)?)?;
+            x = inter.apply_op1_no_bwd(&layer.fast.out)?;
+            x.inplace_op2(&attn, &layer.fast.out_ln)?;
             if keep.contains(&(i + 1)) {
                 states.push((i + 1, x.reshape((b, len, self.hidden))?));
             }
@@ -271,7 +278,7 @@ impl FastBert {
 
 /// erf via the rational approximation used by Eigen and XLA; inputs are
 /// clamped to [-4, 4], beyond which erf is ±1 in single precision.
-#[inline]
+#[inline(always)]
 pub(crate) fn fast_erf(x: f32) -> f32 {
     let x = x.clamp(-4.0, 4.0);
     let x2 = x * x;
@@ -305,13 +312,31 @@ impl InplaceOp1 for FastGelu {
         let CpuStorage::F32(data) = storage else {
             bail!("fast-gelu supports f32 only");
         };
-        data[start..end].par_chunks_mut(8192).for_each(|chunk| {
-            for v in chunk.iter_mut() {
-                let x = *v;
-                *v = 0.5 * x * (1.0 + fast_erf(x * std::f32::consts::FRAC_1_SQRT_2));
-            }
-        });
+        data[start..end]
+            .par_chunks_mut(GELU_CHUNK)
+            .for_each(|chunk| pulp::Arch::new().dispatch(Gelu(chunk)));
         Ok(())
+    }
+}
+
+/// Elements per parallel task: a whole batch's intermediate activations
+/// (128 tokens × 1536) in one task, so a batch already running on its own
+/// core ([`crate::model`]) is not split further.
+const GELU_CHUNK: usize = 1 << 18;
+
+/// GELU over a slice as a `pulp` operation, so the loop is compiled for
+/// the CPU's vector instructions (the crate targets baseline x86-64).
+struct Gelu<'a>(&'a mut [f32]);
+
+impl pulp::WithSimd for Gelu<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        for v in self.0.iter_mut() {
+            let x = *v;
+            *v = 0.5 * x * (1.0 + fast_erf(x * std::f32::consts::FRAC_1_SQRT_2));
+        }
     }
 }
 

@@ -22,12 +22,15 @@
 //! decided.
 #![forbid(unsafe_code)]
 
+mod attention;
 mod bert;
 mod corpus;
 mod dense;
 mod detector;
 mod error;
 mod label;
+mod norm;
+mod pool;
 
 pub mod adapt;
 pub mod eval;

@@ -13,6 +13,8 @@
 //! windows ([`windows`]), and training reads the first [`MAX_TOKENS`].
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
@@ -289,17 +291,24 @@ impl Embedder {
     /// returns sentence embeddings, or the pooled features when `features`.
     fn forward(&self, seqs: &[&[u32]], features: bool) -> Result<Vec<Vec<f32>>, DetectError> {
         let (ids, mask_t) = pad(seqs, &self.device)?;
-        let out = if features {
-            let depth = self.model.depth();
-            let (deep, early) = FEATURE_LAYERS;
-            let states =
-                self.model
-                    .forward_states(&ids, &mask_t, &[deep.min(depth), early.min(depth)])?;
-            pool_features(&states[0], &states[1], &mask_t)?
-        } else {
-            masked_mean(&self.model.forward(&ids, &mask_t)?, &mask_t)?
-        };
-        Ok(out.to_dtype(DType::F32)?.to_vec2::<f32>()?)
+        if !features {
+            let mean = masked_mean(&self.model.forward(&ids, &mask_t)?, &mask_t)?;
+            return Ok(mean.to_dtype(DType::F32)?.to_vec2::<f32>()?);
+        }
+        let depth = self.model.depth();
+        let (deep, early) = FEATURE_LAYERS;
+        let states =
+            self.model
+                .forward_states(&ids, &mask_t, &[deep.min(depth), early.min(depth)])?;
+        let flat = |t: &Tensor| t.flatten_all()?.to_vec1::<f32>();
+        let real: Vec<usize> = seqs.iter().map(|s| s.len()).collect();
+        Ok(crate::pool::pool_rows(
+            &flat(&states[0])?,
+            &flat(&states[1])?,
+            &real,
+            ids.dims2()?.1,
+            self.hidden,
+        ))
     }
 
     /// The encoder, for training adapters on it.
@@ -344,9 +353,10 @@ fn masked_mean(hidden: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
 }
 
 /// The [`POOLINGS`] of the feature layer's states (`deep`) and the earlier
-/// layer's (`early`), (batch, hidden · 4). Shared by inference and adapter
-/// training ([`crate::adapt`]), so both see the same features; built from
-/// differentiable operations only.
+/// layer's (`early`), (batch, hidden · 4), built from differentiable
+/// operations for adapter training ([`crate::adapt`]). Inference computes
+/// the same numbers directly from the rows ([`crate::pool::pool_rows`]; a
+/// test checks they agree).
 pub(crate) fn pool_features(
     deep: &Tensor,
     early: &Tensor,
@@ -481,10 +491,36 @@ impl Embedder {
             let vecs = self.forward(&seqs, features)?;
             Ok(batch.iter().copied().zip(vecs).collect())
         };
-        // Batches run in parallel: between matmuls (which parallelise
-        // internally) there are many small single-threaded ops, and a
-        // second batch in flight keeps the other core busy meanwhile.
-        let results: Vec<Result<Indexed, DetectError>> = batches.par_iter().map(run).collect();
+        let results: Vec<Result<Indexed, DetectError>> = match lanes() {
+            // Many batches: each core takes whole batches in turn, inside a
+            // one-thread pool, so every op within a batch (rten-gemm's GEMMs,
+            // GELU, softmax) runs sequentially on warm caches with no rayon
+            // fork-join per op. Batches are sorted by length and taken in
+            // order from a shared counter, so the cores finish together.
+            Some(lanes) if batches.len() > 1 => {
+                let next = AtomicUsize::new(0);
+                let work = || {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(batch) = batches.get(i) else {
+                            break mine;
+                        };
+                        mine.push(run(batch));
+                    }
+                };
+                lanes
+                    .par_iter()
+                    .map(|lane| lane.install(work))
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .flatten()
+                    .collect()
+            }
+            // One batch (a single message, say): its ops parallelise
+            // internally, for latency.
+            _ => batches.iter().map(run).collect(),
+        };
 
         let mut out: Vec<Vec<f32>> = vec![Vec::new(); ids.len()];
         for r in results {
@@ -494,6 +530,30 @@ impl Embedder {
         }
         Ok(out)
     }
+}
+
+/// One single-thread rayon pool per core of the global pool, for running
+/// whole batches side by side ([`Embedder::forward_all`]). `None` on one
+/// core, or if the pools cannot be built; batches then run one after
+/// another with their ops parallel inside.
+fn lanes() -> Option<&'static [rayon::ThreadPool]> {
+    static LANES: OnceLock<Vec<rayon::ThreadPool>> = OnceLock::new();
+    let lanes = LANES.get_or_init(|| {
+        let n = rayon::current_num_threads();
+        if n < 2 {
+            return Vec::new();
+        }
+        (0..n)
+            .map(|i| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(1)
+                    .thread_name(move |_| format!("detect-lane-{i}"))
+                    .build()
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap_or_default()
+    });
+    (!lanes.is_empty()).then_some(lanes.as_slice())
 }
 
 /// The distinct texts, in first-seen order, and for each input the index
