@@ -219,8 +219,10 @@ impl Detector {
             },
             None => (vec![None; texts.len()], None),
         };
+        // The explanations (spans, notes, the lexical reader's words) are
+        // per text and cost a few percent of a batch: on rayon too.
         reports
-            .into_iter()
+            .into_par_iter()
             .zip(reads)
             .zip(texts)
             .map(|((report, read), text)| {
