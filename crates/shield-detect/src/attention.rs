@@ -59,50 +59,63 @@ impl CustomOp2 for Attention {
             );
         }
         let (qkv, mask) = (&qkv[q0..q1], &mask[m0..m1]);
-        let mut out = vec![0f32; rows * hidden];
-        if len > 0 {
-            out.par_chunks_mut(len * hidden)
-                .zip(qkv.par_chunks(len * width))
-                .zip(mask.par_chunks(len))
-                .for_each(|((out, qkv), mask)| {
-                    pulp::Arch::new().dispatch(Sequence {
-                        attention: self,
-                        out,
-                        qkv,
-                        mask,
-                    });
+        let d = self.head_dim;
+        // One task per sequence and head, so a single message still uses
+        // every core; each head's context is copied into place after.
+        let heads: Vec<Vec<f32>> = (0..batch * self.heads)
+            .into_par_iter()
+            .map(|u| {
+                let (b, h) = (u / self.heads, u % self.heads);
+                let mut ctx = vec![0f32; len * d];
+                pulp::Arch::new().dispatch(Head {
+                    attention: self,
+                    h,
+                    ctx: &mut ctx,
+                    qkv: &qkv[b * len * width..][..len * width],
+                    mask: &mask[b * len..][..len],
                 });
+                ctx
+            })
+            .collect();
+        let mut out = vec![0f32; rows * hidden];
+        for (u, ctx) in heads.iter().enumerate() {
+            let (b, h) = (u / self.heads, u % self.heads);
+            for (i, row) in ctx.chunks_exact(d).enumerate() {
+                out[(b * len + i) * hidden + h * d..][..d].copy_from_slice(row);
+            }
         }
         Ok((CpuStorage::F32(out), Shape::from((rows, hidden))))
     }
 }
 
-/// One sequence's work, as a `pulp` operation: `dispatch` runs it inside
-/// a function compiled for the best instruction set this CPU has, and the
-/// `inline(always)` chain below carries the loops into that function.
-struct Sequence<'a> {
+/// One head of one sequence, as a `pulp` operation: `dispatch` runs it
+/// inside a function compiled for the best instruction set this CPU has,
+/// and the `inline(always)` chain below carries the loops into that
+/// function.
+struct Head<'a> {
     attention: &'a Attention,
-    out: &'a mut [f32],
+    h: usize,
+    ctx: &'a mut [f32],
     qkv: &'a [f32],
     mask: &'a [f32],
 }
 
-impl pulp::WithSimd for Sequence<'_> {
+impl pulp::WithSimd for Head<'_> {
     type Output = ();
 
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, _: S) {
-        self.attention.one(self.out, self.qkv, self.mask);
+        self.attention.head(self.h, self.ctx, self.qkv, self.mask);
     }
 }
 
 impl Attention {
-    /// One sequence: `qkv` is its `(len, 3 · hidden)` rows, `out` its
-    /// `(len, hidden)` context. The inner loops run along keys or along a
-    /// head's dimensions, never reducing across a vector, so they compile
-    /// to straight vector multiply-adds.
+    /// Head `h` of one sequence: `qkv` is the sequence's `(len, 3 · hidden)`
+    /// rows, `ctx` receives the head's `(len, head_dim)` context. The inner
+    /// loops run along keys or along the head's dimensions, never reducing
+    /// across a vector, so they compile to straight vector multiply-adds.
     #[inline(always)]
-    fn one(&self, out: &mut [f32], qkv: &[f32], mask: &[f32]) {
+    fn head(&self, h: usize, ctx: &mut [f32], qkv: &[f32], mask: &[f32]) {
         let (d, len) = (self.head_dim, mask.len());
         let hidden = self.heads * d;
         let width = 3 * hidden;
@@ -110,65 +123,63 @@ impl Attention {
         // full (the padding keys are zero and their scores are dropped).
         let stride = len.next_multiple_of(BLOCK);
         let bias: Vec<f32> = mask.iter().map(|m| (1.0 - m) * MASKED).collect();
-        // One head's keys transposed, (d, stride).
+        // The head's keys transposed, (d, stride).
         let mut keys = vec![0f32; d * stride];
         let mut p = vec![0f32; stride];
-        for h in 0..self.heads {
-            let (qo, ko, vo) = (h * d, hidden + h * d, 2 * hidden + h * d);
-            for j in 0..len {
-                for (t, &k) in qkv[j * width + ko..][..d].iter().enumerate() {
-                    keys[t * stride + j] = k;
-                }
+        let (qo, ko, vo) = (h * d, hidden + h * d, 2 * hidden + h * d);
+        for j in 0..len {
+            for (t, &k) in qkv[j * width + ko..][..d].iter().enumerate() {
+                keys[t * stride + j] = k;
             }
-            for i in 0..len {
-                // Scores a block of keys at a time, the block's sums held
-                // in registers across the head's dimensions.
-                let q = &qkv[i * width + qo..][..d];
-                for (jb, block) in p.chunks_exact_mut(BLOCK).enumerate() {
-                    let mut acc = [0f32; BLOCK];
-                    for (&qt, row) in q.iter().zip(keys.chunks_exact(stride)) {
-                        for (a, &k) in acc.iter_mut().zip(&row[jb * BLOCK..][..BLOCK]) {
-                            *a += qt * k;
-                        }
+        }
+        for i in 0..len {
+            // Scores a block of keys at a time, the block's sums held
+            // in registers across the head's dimensions.
+            let q = &qkv[i * width + qo..][..d];
+            for (jb, block) in p.chunks_exact_mut(BLOCK).enumerate() {
+                let mut acc = [0f32; BLOCK];
+                for (&qt, row) in q.iter().zip(keys.chunks_exact(stride)) {
+                    for (a, &k) in acc.iter_mut().zip(&row[jb * BLOCK..][..BLOCK]) {
+                        *a += qt * k;
                     }
-                    block.copy_from_slice(&acc);
                 }
-                let p = &mut p[..len];
-                // Softmax as candle computes it: subtract the max,
-                // exponentiate, divide by the sum.
-                for (s, &b) in p.iter_mut().zip(&bias) {
-                    *s += b;
-                }
-                let max = lanes(p, f32::NEG_INFINITY, f32::max);
-                for s in p.iter_mut() {
-                    *s = exp(*s - max);
-                }
-                let sum = lanes(p, 0.0, |a, b| a + b);
-                for s in p.iter_mut() {
-                    *s /= sum;
-                }
-                // The context a block of the head's dimensions at a time,
-                // summed in registers across the keys.
-                let ctx = &mut out[i * hidden + qo..][..d];
-                let mut blocks = ctx.chunks_exact_mut(BLOCK);
-                for (cb, block) in blocks.by_ref().enumerate() {
-                    let mut acc = [0f32; BLOCK];
-                    for (j, &w) in p.iter().enumerate() {
-                        let v = &qkv[j * width + vo + cb * BLOCK..][..BLOCK];
-                        for (a, &v) in acc.iter_mut().zip(v) {
-                            *a += w * v;
-                        }
+                block.copy_from_slice(&acc);
+            }
+            let p = &mut p[..len];
+            // Softmax as candle computes it: subtract the max,
+            // exponentiate, divide by the sum.
+            for (s, &b) in p.iter_mut().zip(&bias) {
+                *s += b;
+            }
+            let max = lanes(p, f32::NEG_INFINITY, f32::max);
+            for s in p.iter_mut() {
+                *s = exp(*s - max);
+            }
+            let sum = lanes(p, 0.0, |a, b| a + b);
+            for s in p.iter_mut() {
+                *s /= sum;
+            }
+            // The context a block of the head's dimensions at a time,
+            // summed in registers across the keys.
+            let ctx = &mut ctx[i * d..][..d];
+            let mut blocks = ctx.chunks_exact_mut(BLOCK);
+            for (cb, block) in blocks.by_ref().enumerate() {
+                let mut acc = [0f32; BLOCK];
+                for (j, &w) in p.iter().enumerate() {
+                    let v = &qkv[j * width + vo + cb * BLOCK..][..BLOCK];
+                    for (a, &v) in acc.iter_mut().zip(v) {
+                        *a += w * v;
                     }
-                    block.copy_from_slice(&acc);
                 }
-                let done = d - d % BLOCK;
-                for (t, c) in blocks.into_remainder().iter_mut().enumerate() {
-                    *c = p
-                        .iter()
-                        .enumerate()
-                        .map(|(j, &w)| w * qkv[j * width + vo + done + t])
-                        .sum();
-                }
+                block.copy_from_slice(&acc);
+            }
+            let done = d - d % BLOCK;
+            for (t, c) in blocks.into_remainder().iter_mut().enumerate() {
+                *c = p
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &w)| w * qkv[j * width + vo + done + t])
+                    .sum();
             }
         }
     }

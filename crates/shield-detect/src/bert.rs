@@ -312,17 +312,22 @@ impl InplaceOp1 for FastGelu {
         let CpuStorage::F32(data) = storage else {
             bail!("fast-gelu supports f32 only");
         };
-        data[start..end]
-            .par_chunks_mut(GELU_CHUNK)
+        // One task per thread of the pool we run in: a batch already on
+        // its own core ([`crate::model`]) is not split further, and a lone
+        // message's activations are shared across the cores.
+        let data = &mut data[start..end];
+        let chunk = data
+            .len()
+            .div_ceil(rayon::current_num_threads())
+            .max(GELU_MIN_CHUNK);
+        data.par_chunks_mut(chunk)
             .for_each(|chunk| pulp::Arch::new().dispatch(Gelu(chunk)));
         Ok(())
     }
 }
 
-/// Elements per parallel task: a whole batch's intermediate activations
-/// (128 tokens × 1536) in one task, so a batch already running on its own
-/// core ([`crate::model`]) is not split further.
-const GELU_CHUNK: usize = 1 << 18;
+/// Below this many elements a second task costs more than it saves.
+const GELU_MIN_CHUNK: usize = 1 << 14;
 
 /// GELU over a slice as a `pulp` operation, so the loop is compiled for
 /// the CPU's vector instructions (the crate targets baseline x86-64).

@@ -518,8 +518,11 @@ impl Embedder {
                     .collect()
             }
             // One batch (a single message, say): its ops parallelise
-            // internally, for latency.
-            _ => batches.iter().map(run).collect(),
+            // internally, for latency. It runs on the global pool even so
+            // (`par_iter`), because each parallel op started from outside
+            // the pool pays a cross-thread hand-off, and a forward pass has
+            // dozens of them.
+            _ => batches.par_iter().map(run).collect(),
         };
 
         let mut out: Vec<Vec<f32>> = vec![Vec::new(); ids.len()];

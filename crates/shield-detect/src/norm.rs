@@ -12,6 +12,7 @@
 //! (a test checks they agree).
 use candle_core::{CpuStorage, InplaceOp2, Layout, Result, bail};
 use candle_nn::LayerNorm;
+use rayon::prelude::*;
 
 /// `y ← LayerNorm(y + x)` row by row, for `y` and `x` of shape `(m, n)`.
 pub(crate) struct AddNorm {
@@ -65,16 +66,21 @@ impl InplaceOp2 for AddNorm {
                 xl.shape().dims()
             );
         }
-        pulp::Arch::new().dispatch(Rows {
-            norm: self,
-            y: &mut y[y0..y1],
-            x: &x[x0..x1],
-        });
+        // Rows shared out one block per thread of the pool we run in (one
+        // block on a batch's own core, see [`crate::model`]).
+        let rows = (y1 - y0) / n.max(1);
+        let block = rows.div_ceil(rayon::current_num_threads()).max(1) * n;
+        if block > 0 {
+            y[y0..y1]
+                .par_chunks_mut(block)
+                .zip(x[x0..x1].par_chunks(block))
+                .for_each(|(y, x)| pulp::Arch::new().dispatch(Rows { norm: self, y, x }));
+        }
         Ok(())
     }
 }
 
-/// The whole matrix as one `pulp` operation (see [`crate::attention`]).
+/// A block of rows as one `pulp` operation (see [`crate::attention`]).
 struct Rows<'a> {
     norm: &'a AddNorm,
     y: &'a mut [f32],
