@@ -1,4 +1,4 @@
-//! Builds a tiny, randomly initialised BERT with a WordPiece tokenizer in a
+//! Builds a tiny, randomly initialised (seeded) BERT with a WordPiece tokenizer in a
 //! temp dir, in the same layout `scripts/fetch-model` produces, so the
 //! model code can be tested without the real 90 MB weights.
 #![allow(dead_code)]
@@ -77,7 +77,15 @@ pub fn write_tiny_model_with_layers(dir: &Path, layers: usize) {
 
     let dev = Device::Cpu;
     let mut t: HashMap<String, Tensor> = HashMap::new();
-    let rnd = |shape: &[usize]| Tensor::randn(0f32, 0.2, shape, &dev).unwrap();
+    // Seeded, so every run builds the same model: with unseeded weights a
+    // few inits in a hundred made adapter training diverge, and a test
+    // that fails at random says nothing about the code.
+    let state = std::cell::Cell::new(0x5eed_u64);
+    let rnd = |shape: &[usize]| {
+        let n: usize = shape.iter().product();
+        let values: Vec<f32> = (0..n).map(|_| 0.2 * normal(&state)).collect();
+        Tensor::from_vec(values, shape, &dev).unwrap()
+    };
     let ln = |t: &mut HashMap<String, Tensor>, p: &str| {
         t.insert(
             format!("{p}.weight"),
@@ -153,4 +161,18 @@ pub fn tiny_heads() -> shield_detect::heads::Heads {
         adapters: None,
         lexical: None,
     }
+}
+
+/// A standard normal draw (Box-Muller over splitmix64), for weights that
+/// are random-looking but the same on every run.
+fn normal(state: &std::cell::Cell<u64>) -> f32 {
+    let next = || {
+        let mut z = state.get().wrapping_add(0x9e37_79b9_7f4a_7c15);
+        state.set(z);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let (u1, u2) = (next().max(f64::MIN_POSITIVE), next());
+    ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32
 }
