@@ -290,11 +290,7 @@ mod tests {
                 .unwrap();
             assert_eq!(got.dims(), &[b * len, heads * d]);
             let got: Vec<f32> = got.flatten_all().unwrap().to_vec1().unwrap();
-            let worst = want
-                .iter()
-                .zip(&got)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0f32, f32::max);
+            let worst = crate::test_util::max_abs_diff(&want, &got);
             assert!(
                 worst < 1e-5,
                 "({b}, {len}, {heads}×{d}): differs by {worst}"

@@ -110,11 +110,7 @@ mod tests {
             let got = x.apply_op1_no_bwd(&dense).unwrap();
             assert_eq!(got.dims(), &[m, dout]);
             let got: Vec<f32> = got.flatten_all().unwrap().to_vec1().unwrap();
-            let worst = want
-                .iter()
-                .zip(&got)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0f32, f32::max);
+            let worst = crate::test_util::max_abs_diff(&want, &got);
             assert!(worst < 1e-4, "{m}×{din}→{dout}: differs by {worst}");
         }
     }

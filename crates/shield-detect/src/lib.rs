@@ -31,6 +31,8 @@ mod error;
 mod label;
 mod norm;
 mod pool;
+#[cfg(test)]
+mod test_util;
 
 pub mod adapt;
 pub mod eval;

@@ -152,11 +152,7 @@ mod tests {
             got.inplace_op2(&x, &AddNorm::new(&ln, 1e-12).unwrap())
                 .unwrap();
             let got: Vec<f32> = got.flatten_all().unwrap().to_vec1().unwrap();
-            let worst = want
-                .iter()
-                .zip(&got)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0f32, f32::max);
+            let worst = crate::test_util::max_abs_diff(&want, &got);
             assert!(worst < 1e-5, "({m}, {n}): differs by {worst}");
         }
     }
