@@ -4,11 +4,14 @@
 //! Why not use `BertModel` directly: profiling at MiniLM shapes showed
 //! candle's exact-erf GELU costing about as much as the feed-forward matmul
 //! it follows. Here GELU uses a rational erf approximation (max error
-//! ~1e-7, the Eigen/XLA one) applied in place across both cores; Q, K and V
+//! ~1e-7, the Eigen/XLA one) applied in place and vectorised; Q, K and V
 //! are fused into one matmul; the attention scale is folded into the
-//! query weights at load time; and the four linear maps of each layer run
+//! query weights at load time; the four linear maps of each layer run
 //! through rten-gemm with weights packed once ([`crate::dense`]), which
-//! halves their cost against candle's matmul.
+//! halves their cost against candle's matmul; and attention and the
+//! residual add with its layer norm are single passes over the rows
+//! ([`crate::attention`], [`crate::norm`]) instead of chains of small
+//! allocating candle ops.
 use candle_core::{CpuStorage, DType, InplaceOp1, Layout, Module, Result, Tensor, bail};
 use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder};
 use candle_transformers::models::bert::Config;

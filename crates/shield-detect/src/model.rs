@@ -7,8 +7,9 @@
 //! Throughput comes from the batching strategy rather than from the model:
 //! texts are tokenised once, sorted by token count and cut into batches of
 //! similar length, so almost no compute is wasted on padding; identical
-//! texts are embedded once; and batches run on rayon so both cores stay
-//! busy through the non-matmul ops. Most messages fit in [`MAX_TOKENS`] and
+//! texts are embedded once; and each core takes whole batches in turn on a
+//! one-thread pool of its own (see `lanes`), so nothing inside a batch
+//! forks and joins. Most messages fit in [`MAX_TOKENS`] and
 //! are read whole; the detector reads longer ones in short overlapping
 //! windows ([`windows`]), and training reads the first [`MAX_TOKENS`].
 use std::collections::HashMap;
