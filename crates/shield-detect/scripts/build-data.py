@@ -141,9 +141,10 @@ def main():
     # panel/wN/: eight more independent writers (w34-w41) written in stop 15
     # to measure the committed detector on many unseen writers at once; not
     # trained on in the stop they were written. panel2/wN/: three more
-    # (w48-w50), written in stop 21 after its heads were chosen. Kinds end
-    # in `_wN`.
-    for name in ("panel", "panel2"):
+    # (w48-w50), written in stop 21 after its heads were chosen. panel3/wN/:
+    # two more (w57, w58), written in stop 24 to the brief and never
+    # trained on. Kinds end in `_wN`.
+    for name in ("panel", "panel2", "panel3"):
         panel = []
         for folder in sorted((ROOT / "data" / name).iterdir(), key=lambda p: int(p.name[1:])):
             for path in sorted(folder.glob("*.txt")):

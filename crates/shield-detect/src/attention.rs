@@ -151,11 +151,11 @@ impl Attention {
             for (s, &b) in p.iter_mut().zip(&bias) {
                 *s += b;
             }
-            let max = lanes(p, f32::NEG_INFINITY, f32::max);
+            let max = fold8(p, f32::NEG_INFINITY, f32::max);
             for s in p.iter_mut() {
                 *s = exp(*s - max);
             }
-            let sum = lanes(p, 0.0, |a, b| a + b);
+            let sum = fold8(p, 0.0, |a, b| a + b);
             for s in p.iter_mut() {
                 *s /= sum;
             }
@@ -194,7 +194,7 @@ const BLOCK: usize = 16;
 /// the end, so the fold vectorises (one running value would force the
 /// steps into sequence).
 #[inline(always)]
-fn lanes(xs: &[f32], init: f32, f: impl Fn(f32, f32) -> f32) -> f32 {
+fn fold8(xs: &[f32], init: f32, f: impl Fn(f32, f32) -> f32) -> f32 {
     let mut acc = [init; 8];
     let chunks = xs.chunks_exact(8);
     let tail = chunks.remainder().iter().fold(init, |a, &x| f(a, x));
